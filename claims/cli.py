@@ -1,0 +1,15 @@
+"""Registers every feature's flask commands."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    from .audit.cli import audit_cli
+    from .crypto.cli import keys_cli
+    from .demo.cli import demo_cli
+    from .vault.cli import vault_cli
+
+    for group in (keys_cli, audit_cli, demo_cli, vault_cli):
+        app.cli.add_command(group)
