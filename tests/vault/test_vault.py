@@ -1,0 +1,143 @@
+"""The vault: encrypted, atomic, integrity-checked storage."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from claims.crypto.envelope import new_key
+from claims.evidence.models import EvidenceKind
+from claims.evidence.operations import store_evidence
+from claims.extensions import db
+from claims.types import utcnow
+from claims.vault import FileTooLarge, StreamIntegrityError, Vault, current_vault
+from claims.vault.storage import LocalStorage, StorageError
+
+AAD = b"recours:file:test"
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Vault:
+    return Vault(LocalStorage(tmp_path / "vault"))
+
+
+def stored_path(vault: Vault, name: str) -> Path:
+    return vault.storage._path(name)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.binary(max_size=200_000))
+def test_round_trip(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    vault = Vault(LocalStorage(tmp_path_factory.mktemp("v")))
+    key = new_key()
+    blob = vault.put([data], key=key, aad=AAD)
+    assert blob.size == len(data)
+    assert vault.read_bytes(blob.storage_key, key=key, aad=AAD) == data
+
+
+def test_file_on_disk_is_not_the_plaintext(vault: Vault) -> None:
+    data = b"%PDF-1.7 Madame Jeanne Martin, 12 rue des Lilas, NIR 2 84 03 93 048 123 78\n" * 50
+    blob = vault.put([data], key=new_key(), aad=AAD)
+    on_disk = stored_path(vault, blob.storage_key).read_bytes()
+    assert on_disk != data
+    assert b"Jeanne Martin" not in on_disk and b"%PDF" not in on_disk
+    assert stored_path(vault, blob.storage_key).stat().st_mode & 0o777 == 0o600
+
+
+def test_storage_names_are_random_and_say_nothing(vault: Vault) -> None:
+    names = {vault.put([b"same"], key=new_key(), aad=AAD).storage_key for _ in range(20)}
+    assert len(names) == 20
+    assert all(len(n) == 40 and int(n, 16) >= 0 for n in names)
+
+
+def test_tampered_file_raises_and_returns_nothing_bad(vault: Vault) -> None:
+    key = new_key()
+    data = os.urandom(300_000)
+    blob = vault.put([data], key=key, aad=AAD)
+    path = stored_path(vault, blob.storage_key)
+    raw = bytearray(path.read_bytes())
+    raw[200_000] ^= 0x40
+    path.write_bytes(bytes(raw))
+    good = []
+    with pytest.raises(StreamIntegrityError):
+        for piece in vault.open(blob.storage_key, key=key, aad=AAD):
+            good.append(piece)
+    assert data.startswith(b"".join(good))  # only authenticated bytes came out
+    with pytest.raises(StreamIntegrityError):
+        vault.read_bytes(blob.storage_key, key=key, aad=AAD)
+
+
+def test_truncated_file_raises(vault: Vault) -> None:
+    key = new_key()
+    blob = vault.put([os.urandom(100_000)], key=key, aad=AAD)
+    path = stored_path(vault, blob.storage_key)
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(StreamIntegrityError):
+        vault.read_bytes(blob.storage_key, key=key, aad=AAD)
+
+
+def test_sha256_is_of_the_plaintext(vault: Vault) -> None:
+    import hashlib
+
+    blob = vault.put([b"abc", b"def"], key=new_key(), aad=AAD)
+    assert blob.sha256 == hashlib.sha256(b"abcdef").hexdigest()
+
+
+def test_size_limit_stores_nothing(vault: Vault, tmp_path: Path) -> None:
+    def endless() -> Any:
+        while True:
+            yield b"\0" * 65536
+
+    with pytest.raises(FileTooLarge):
+        vault.put(endless(), key=new_key(), aad=AAD, max_size=1_000_000)
+    assert list((tmp_path / "vault").rglob("*.*")) == []
+    assert [p for p in (tmp_path / "vault").rglob("*") if p.is_file()] == []
+
+
+def test_failed_write_leaves_no_partial_file(vault: Vault, tmp_path: Path) -> None:
+    def broken() -> Any:
+        yield b"first part"
+        raise OSError("client went away")
+
+    with pytest.raises(OSError, match="went away"):
+        vault.put(broken(), key=new_key(), aad=AAD)
+    assert [p for p in (tmp_path / "vault").rglob("*") if p.is_file()] == []
+
+
+def test_storage_names_cannot_escape_the_root(vault: Vault) -> None:
+    for name in ["../../etc/passwd", "a" * 39 + "/", "ABCDEF" * 7]:
+        with pytest.raises(StorageError):
+            vault.storage.open(name)
+
+
+def test_sweep_removes_only_old_orphans(app: Flask, runner: FlaskCliRunner, make_claim: Any) -> None:
+    claim = make_claim()
+    kept = store_evidence(
+        claim, [b"kept"], kind=EvidenceKind.OTHER, original_filename="a.pdf", detected_type="application/pdf"
+    )
+    db.session.commit()
+    storage = current_vault().storage
+    orphan = current_vault().put([b"rolled back"], key=new_key(), aad=AAD).storage_key
+    young_orphan = current_vault().put([b"in flight"], key=new_key(), aad=AAD).storage_key
+    old = (utcnow() - timedelta(days=2)).timestamp()
+    for name in (orphan, kept.storage_key):
+        os.utime(storage._path(name), (old, old))
+
+    result = runner.invoke(args=["vault", "sweep", "--dry-run"])
+    assert "would remove 1 orphan files" in result.output
+    assert storage._path(orphan).exists()
+
+    result = runner.invoke(args=["vault", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 orphan files" in result.output
+    assert not storage._path(orphan).exists()
+    assert storage._path(kept.storage_key).exists()
+    assert storage._path(young_orphan).exists()
