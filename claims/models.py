@@ -1,0 +1,40 @@
+"""Every feature's models, imported so that Alembic and create_all see them all."""
+
+from .accounts.models import Role, User, UserState
+from .audit.models import AuditEvent
+from .cases.models import Case, CaseStatus, CaseText, Procedure, TextKind
+from .claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
+from .crypto.models import DataKey
+from .evidence.models import Evidence, EvidenceKind, EvidenceStatus
+from .filings.models import Filing, FilingMember, FilingState
+from .jobs.models import Job, JobStatus
+from .review.models import InfoRequest, InfoRequestStatus, Note, ReviewEvent
+
+__all__ = [
+    "AuditEvent",
+    "Case",
+    "CaseStatus",
+    "CaseText",
+    "Claim",
+    "ClaimHarm",
+    "ClaimStatus",
+    "Claimant",
+    "DataKey",
+    "Evidence",
+    "EvidenceKind",
+    "EvidenceStatus",
+    "Filing",
+    "FilingMember",
+    "FilingState",
+    "InfoRequest",
+    "InfoRequestStatus",
+    "Job",
+    "JobStatus",
+    "Note",
+    "Procedure",
+    "ReviewEvent",
+    "Role",
+    "TextKind",
+    "User",
+    "UserState",
+]
