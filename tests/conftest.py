@@ -1,0 +1,162 @@
+"""Fixtures: an app per test on SQLite (default) or PostgreSQL.
+
+Set RECOURS_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)
+to run the whole suite on PostgreSQL; every table is dropped and created
+again around each test, so that database must be one the tests may wipe.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from claims import create_app
+from claims.cases.models import Case, CaseStatus, Procedure
+from claims.claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
+from claims.claimants.operations import generate_reference
+from claims.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("RECOURS_TEST_DATABASE_URL")
+
+
+def database_url(tmp_path: Path) -> str:
+    # Inside the instance folder, like the embedded default: tests that look
+    # for plaintext at rest read the whole folder.
+    return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'instance' / 'test.sqlite3'}"
+
+
+def drop_everything() -> None:
+    """Drop all tables, including Alembic's, whatever state a previous run left."""
+    engine = db.engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        else:
+            meta = sa.MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[Any]:
+    """Build an app with its instance folder under tmp_path; extra config as keywords."""
+    apps: list[Flask] = []
+
+    def build(config_name: str = "testing", **overrides: Any) -> Flask:
+        if config_name != "production":  # production must get it from the environment
+            overrides.setdefault("DATABASE_URL", database_url(tmp_path))
+        app = create_app(config_name, overrides, instance_path=str(tmp_path / "instance"))
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Any) -> Iterator[Flask]:
+    app = make_app()
+    with app.app_context():
+        drop_everything()
+        db.create_all()
+        yield app
+        db.session.remove()
+        drop_everything()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def case(app: Flask) -> Case:
+    case = Case(
+        slug="test-case",
+        reference_prefix="TEST",
+        title="Fuite de test",
+        data_controller="Responsable de test",
+        procedure=Procedure.COMPLAINT_CIVIL_PARTY,
+        status=CaseStatus.OPEN,
+        heads_of_damage=[
+            {
+                "code": "moral_harm",
+                "label_fr": "Préjudice moral",
+                "label_en": "Moral harm",
+                "suggested_amount": "1500.00",
+            }
+        ],
+        optional_fields=["nir"],
+    )
+    db.session.add(case)
+    db.session.commit()
+    return case
+
+
+@pytest.fixture
+def make_claimant(app: Flask) -> Any:
+    def make(**fields: Any) -> Claimant:
+        values = {
+            "civility": "Mme",
+            "first_name": "Élodie",
+            "last_name": "Lefèvre-Dubois",
+            "birth_date": date(1984, 3, 7),
+            "birth_place": "Montreuil (93)",
+            "nir": "2 84 03 93 048 123 78",
+            "address_line1": "12, rue de la Fontaine-au-Roi",
+            "postal_code": "75011",
+            "city": "Paris",
+            "country": "France",
+            "email": "elodie.lefevre@example.fr",
+            "phone": "06 12 34 56 78",
+        }
+        values.update(fields)
+        claimant = Claimant(**values)
+        db.session.add(claimant)
+        db.session.commit()
+        return claimant
+
+    return make
+
+
+@pytest.fixture
+def make_claim(case: Case, make_claimant: Any) -> Any:
+    case_id = case.id
+
+    def make(claimant: Claimant | None = None, **fields: Any) -> Claim:
+        claimant = claimant or make_claimant()
+        # By id: the test may have expunged the fixture's objects since.
+        claim_case = db.session.get_one(Case, case_id)
+        values: dict[str, Any] = {
+            "reference": generate_reference(claim_case.reference_prefix),
+            "case": claim_case,
+            "claimant": claimant,
+            "status": ClaimStatus.SUBMITTED,
+            "statement": "J’ai reçu des SMS frauduleux après la fuite.",
+        }
+        values.update(fields)
+        claim = Claim(**values)
+        claim.harms.append(ClaimHarm(head="moral_harm", amount=Decimal("1500.00")))
+        db.session.add(claim)
+        db.session.commit()
+        return claim
+
+    return make
