@@ -1,0 +1,49 @@
+# Recours: every target makes its own virtual environment (.venv) with the
+# Python found below; nothing else needs to be installed beforehand.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO_CLAIMANTS ?= 200
+
+.PHONY: run test lint check bench clean
+
+$(VENV)/.python-ok:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Recours needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@touch $@
+
+$(VENV)/.run-deps: $(VENV)/.python-ok setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.test-deps: $(VENV)/.run-deps
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+## run: the app on its embedded default (SQLite, local encrypted vault) with demo data
+run: $(VENV)/.run-deps
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo seed --if-empty --claimants $(DEMO_CLAIMANTS)
+	@echo ""
+	@echo "Recours: http://127.0.0.1:5000  (Ctrl+C to stop)"
+	@echo "Staff accounts and their passwords are printed above on the first run only."
+	@echo "Data, keys and files live in ./instance (remove it for a fresh demo)."
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## test: install what the tests need and run the whole suite
+test: $(VENV)/.test-deps
+	$(BIN)/pytest
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: lint test
+
+## bench: every benchmark at full size (CI runs them with --quick)
+bench: $(VENV)/.test-deps
+	for b in benchmarks/[a-z]*.py; do $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
