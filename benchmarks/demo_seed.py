@@ -36,7 +36,10 @@ def generation_only(count: int) -> float:
         fake.street_address(), fake.city(), fake.free_email_domain(), fake.ipv4_public()
         fake.date_between(date(1938, 1, 1), date(2004, 12, 31))
         documents.notification_letter(
-            civility="Mme", full_name=name, address_lines=["1 rue de Paris", "75001 Paris"], sent_on=date(2021, 10, 1)
+            civility="Mme",
+            full_name=name,
+            address_lines=["1 rue de Paris", "75001 Paris"],
+            sent_on=date(2021, 10, 1),
         )
         rng.random()
     return time.perf_counter() - started

@@ -47,7 +47,8 @@ def main() -> None:
         vault_seconds = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        assert read == size == blob.size
+        if not read == size == blob.size:
+            raise SystemExit(f"vault returned {read} bytes for a {size}-byte file")
 
         plain = Path(tmp) / "plain.bin"
         started = time.perf_counter()
