@@ -20,7 +20,8 @@ class Config:
     # The database URL; None means "the embedded SQLite file under the
     # instance folder" where that is allowed (not in production).
     DATABASE_URL: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
+    # hide_parameters: database errors never quote the values of a statement.
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True, "hide_parameters": True}
     SECRET_KEY: str | None = None
 
     # Where key material comes from. In the embedded default the key file
@@ -38,12 +39,42 @@ class Config:
     # Request bodies above this size are refused with 413 before being read.
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 
+    # Flask's signed cookie holds only the CSRF token; who is signed in lives
+    # in the server-side staff_sessions table, behind its own cookie.
+    SESSION_COOKIE_NAME = "recours_session"
+    STAFF_SESSION_COOKIE_NAME = "recours_staff"
     SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SECURE = False
     SESSION_COOKIE_SAMESITE = "Lax"
     PREFERRED_URL_SCHEME = "https"
     WTF_CSRF_TIME_LIMIT = 3600
     # Strict-Transport-Security is only sent where HTTPS is guaranteed.
     SEND_HSTS = False
+    # Public address of the app, for links made outside a request (CLI, emails).
+    BASE_URL = "http://127.0.0.1:5000"
+    # Number of reverse proxies in front of the app whose X-Forwarded-* to trust.
+    TRUSTED_PROXIES = 0
+
+    STAFF_SESSION_IDLE_SECONDS = 30 * 60
+    STAFF_SESSION_MAX_SECONDS = 12 * 3600
+    # Time allowed between the password and the second factor (or enrolment).
+    STAFF_SIGN_IN_STEP_SECONDS = 10 * 60
+    # Sensitive actions ask for password and code again after this long.
+    REAUTH_SECONDS = 10 * 60
+    INVITATION_DAYS = 7
+    LOCKOUT_THRESHOLD = 5
+    LOCKOUT_BASE_SECONDS = 60
+    LOCKOUT_MAX_SECONDS = 3600
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT_IP = "10 per minute; 100 per hour"
+    LOGIN_RATE_LIMIT_ACCOUNT = "20 per hour"
+    CODE_RATE_LIMIT = "10 per minute"
+
+    LANGUAGES = ("fr", "en")
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
 
 
 class DevelopmentConfig(Config):
@@ -66,6 +97,9 @@ class ProductionConfig(Config):
     """Refuses to start without a database URL, a strong secret key and a master key."""
 
     ENV_NAME = "production"
+    # __Host- cookies: Secure, no Domain, Path=/ (HTTPS only, so not in the embedded default).
+    SESSION_COOKIE_NAME = "__Host-recours_session"
+    STAFF_SESSION_COOKIE_NAME = "__Host-recours_staff"
     SESSION_COOKIE_SECURE = True
     SEND_HSTS = True
 

@@ -12,7 +12,7 @@ from config import CONFIGS
 
 from . import crypto, vault
 from .crypto.keys import KEY_FILE_NAME, KeyConfigError, load_keys
-from .extensions import csrf, db, migrate
+from .extensions import babel, csrf, db, limiter, migrate
 
 WEAK_SECRET_KEYS = {"dev", "development", "secret", "changeme", "change-me", "please-change-me"}
 MIN_SECRET_KEY_LENGTH = 32
@@ -61,16 +61,28 @@ def create_app(
         compare_type=True,
     )
     csrf.init_app(app)
+    limiter.init_app(app)
     vault.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from . import models  # noqa: F401  (every model registered with the metadata)
+    from .accounts import init_app as init_accounts
+    from .console import bp as console_bp
+    from .errors import init_app as init_errors
+    from .i18n import init_app as init_i18n
+    from .public import bp as public_bp
     from .security import init_app as init_security
 
+    init_i18n(app, babel)
     init_security(app)
-
-    from .public import bp as public_bp
-
+    init_errors(app)
     app.register_blueprint(public_bp)
+    init_accounts(app)
+    app.register_blueprint(console_bp)
 
     from .cli import register_cli
 

@@ -6,10 +6,11 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from .accounts.cli import users_cli
     from .audit.cli import audit_cli
     from .crypto.cli import keys_cli
     from .demo.cli import demo_cli
     from .vault.cli import vault_cli
 
-    for group in (keys_cli, audit_cli, demo_cli, vault_cli):
+    for group in (keys_cli, audit_cli, demo_cli, vault_cli, users_cli):
         app.cli.add_command(group)

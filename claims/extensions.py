@@ -5,6 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -28,6 +32,10 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+# Storage from RATELIMIT_STORAGE_URI: memory:// in the embedded default, redis:// in production.
+limiter = Limiter(key_func=get_remote_address)
 
 
 @event.listens_for(Engine, "connect")

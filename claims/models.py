@@ -1,6 +1,6 @@
 """Every feature's models, imported so that Alembic and create_all see them all."""
 
-from .accounts.models import Role, User, UserState
+from .accounts.models import Invitation, RecoveryCode, Role, SessionStage, StaffSession, User, UserState
 from .audit.models import AuditEvent
 from .cases.models import Case, CaseStatus, CaseText, Procedure, TextKind
 from .claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
@@ -28,12 +28,16 @@ __all__ = [
     "FilingState",
     "InfoRequest",
     "InfoRequestStatus",
+    "Invitation",
     "Job",
     "JobStatus",
     "Note",
     "Procedure",
+    "RecoveryCode",
     "ReviewEvent",
     "Role",
+    "SessionStage",
+    "StaffSession",
     "TextKind",
     "User",
     "UserState",

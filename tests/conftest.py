@@ -66,9 +66,24 @@ def make_app(tmp_path: Path) -> Iterator[Any]:
             db.engine.dispose()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request in its own app context, as in production.
+
+    The ``app`` fixture keeps an app context pushed for the test's own
+    database work; Flask would reuse it for every request, sharing ``g`` and
+    the database session between requests (and with the test) in a way a
+    real server never does.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(make_app: Any) -> Iterator[Flask]:
     app = make_app()
+    app.test_client_class = FreshContextClient
     with app.app_context():
         drop_everything()
         db.create_all()
@@ -160,3 +175,72 @@ def make_claim(case: Case, make_claimant: Any) -> Any:
         return claim
 
     return make
+
+
+# Staff ---------------------------------------------------------------------------
+
+STAFF_PASSWORD = "une phrase de passe tout à fait correcte"
+
+
+def fresh_totp_code(user: Any) -> str:
+    """A valid code the server has not seen yet (codes are accepted once)."""
+    import time
+
+    import pyotp
+
+    current = int(time.time() // 30)
+    for step in (current - 1, current, current + 1):
+        if user.totp_last_step is None or step > user.totp_last_step:
+            return pyotp.TOTP(user.totp_secret).generate_otp(step)
+    raise AssertionError("no unused TOTP step left in the drift window; wait 30 s")
+
+
+@pytest.fixture
+def make_staff(app: Flask) -> Any:
+    from claims.accounts.models import Role, User, UserState
+    from claims.accounts.passwords import hash_password
+    from claims.accounts.totp import new_secret
+    from claims.types import utcnow
+
+    def make(role: Any = "lawyer", *, enrolled: bool = True, email: str | None = None) -> User:
+        role = Role(role)
+        user = User(
+            email=email or f"{role.value}-{os.urandom(3).hex()}@cabinet.example",
+            full_name=f"Test {role.value}",
+            role=role,
+            state=UserState.ACTIVE,
+            password_hash=hash_password(STAFF_PASSWORD),
+        )
+        if enrolled:
+            user.totp_secret = new_secret()
+            user.totp_confirmed_at = utcnow()
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def sign_in(
+    client: FlaskClient, user: Any, *, password: str = STAFF_PASSWORD, second_factor: bool = True
+) -> Any:
+    """Sign in through the real pages: password, then (if asked) a fresh TOTP code."""
+    response = client.post("/console/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    if second_factor:
+        db.session.refresh(user)
+        response = client.post("/console/2fa", data={"code": fresh_totp_code(user)})
+        assert response.status_code == 302 and response.location.endswith("/console/"), response.location
+    return response
+
+
+@pytest.fixture
+def login_as(client: FlaskClient, make_staff: Any) -> Any:
+    """``login_as("paralegal")``: a new enrolled staff member of that role, signed in."""
+
+    def login(role: str = "lawyer") -> Any:
+        user = make_staff(role)
+        sign_in(client, user)
+        return user
+
+    return login

@@ -43,3 +43,15 @@ def test_security_headers(client: FlaskClient) -> None:
 def test_healthz(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_data() == b"ok"
+
+
+def test_interface_in_french_by_default_and_english_on_request(client: FlaskClient) -> None:
+    assert "Connexion à la console" in client.get("/console/login").get_data(as_text=True)
+    english = client.get("/console/login?lang=en")
+    assert "Sign in to the console" in english.get_data(as_text=True)
+    assert '<html lang="en">' in english.get_data(as_text=True)
+    # The choice is remembered.
+    assert "Sign in to the console" in client.get("/console/login").get_data(as_text=True)
+    browser = client.application.test_client()
+    page = browser.get("/console/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "Sign in to the console" in page.get_data(as_text=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..crypto.fields import Encrypted, PersonalData
@@ -28,7 +29,7 @@ class UserState(enum.StrEnum):
     DISABLED = "disabled"
 
 
-class User(PersonalData, db.Model):
+class User(UserMixin, PersonalData, db.Model):
     __tablename__ = "users"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
@@ -43,6 +44,9 @@ class User(PersonalData, db.Model):
     data_key_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("data_keys.id"), unique=True)
     totp_secret_ct: Mapped[bytes | None] = mapped_column("totp_secret", sa.LargeBinary)
     totp_secret = Encrypted[str]("totp_secret_ct")
+    # Set once a code from the enrolled secret was verified; until then the
+    # secret is pending and sign-in leads to enrolment.
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last TOTP time step accepted: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     failed_logins: Mapped[int] = mapped_column(default=0)
@@ -61,3 +65,70 @@ class User(PersonalData, db.Model):
 
     def field_key(self) -> bytes:
         return self.data_key.plaintext()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.state == UserState.ACTIVE
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_confirmed_at is not None
+
+
+class SessionStage(enum.StrEnum):
+    # Password accepted; the TOTP code is still to come.
+    SECOND_FACTOR = "second_factor"
+    # Password accepted (or just set from an invitation); 2FA must be enrolled.
+    ENROL = "enrol"
+    COMPLETE = "complete"
+
+
+class StaffSession(db.Model):
+    """A server-side staff session: revocable, with idle and absolute limits.
+
+    The cookie holds a random token; only its SHA-256 is stored, so a copy of
+    the database does not yield usable sessions.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    stage: Mapped[SessionStage] = mapped_column(str_enum(SessionStage, "session_stage"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Password and TOTP asked again, for sensitive actions.
+    reauthenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(45))
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A single-use recovery code, stored as a SHA-256 (the codes are 60 random bits)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invitation(db.Model):
+    """A one-time invitation link (the token is only in the link; its hash is here)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
