@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from ..accounts.access import SIGNED_IN, access, guard
-from ..accounts.permissions import PERMISSIONS
+from ..accounts.permissions import PERMISSIONS, Permission
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 bp.before_request(guard)
@@ -15,4 +15,6 @@ bp.before_request(guard)
 @bp.get("/")
 @access(SIGNED_IN)
 def index() -> str:
-    return render_template("console/index.html", permissions=sorted(PERMISSIONS[current_user.role]))
+    allowed = PERMISSIONS[current_user.role]
+    # In the order of the permission table, as the admin pages show it.
+    return render_template("console/index.html", permissions=[p for p in Permission if p in allowed])
