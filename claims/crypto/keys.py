@@ -18,12 +18,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import secrets
 import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from ..fileio import write_atomically
 
 KEY_BYTES = 32
 KEY_FILE_NAME = "recours-keys.json"
@@ -120,23 +121,8 @@ def generate_key_file_content() -> dict:
 def write_key_file(path: Path, content: dict) -> None:
     """Write the key file atomically and durably, readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(content, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    text = json.dumps(content, indent=2, sort_keys=True) + "\n"
+    write_atomically(path, [text.encode("utf-8")])
 
 
 def read_key_file(path: Path) -> dict:

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from ..fileio import fsync_dir, write_atomically
+
 _NAME = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -65,22 +67,7 @@ class LocalStorage:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if path.exists():
             raise StorageError("storage name already used")
-        tmp = path.with_name(f".{name}.{secrets.token_hex(4)}.tmp")
-        written = 0
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                for chunk in chunks:
-                    fh.write(chunk)
-                    written += len(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
-        return written
+        return write_atomically(path, chunks)
 
     def open(self, name: str) -> AbstractContextManager[BinaryIO]:
         try:
@@ -91,7 +78,7 @@ class LocalStorage:
     def delete(self, name: str) -> None:
         path = self._path(name)
         path.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def names(self) -> Iterator[tuple[str, datetime]]:
         for path in self.root.glob("??/??/*"):
@@ -105,11 +92,3 @@ class LocalStorage:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
