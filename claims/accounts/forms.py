@@ -29,29 +29,25 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
 
 
-class CodeForm(FlaskForm):
-    code = StringField(
-        _l("Code à 6 chiffres (ou code de secours)"),
+def code_field(label: object) -> StringField:
+    return StringField(
+        label,
         validators=[DataRequired(), Length(max=20)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
+
+
+class CodeForm(FlaskForm):
+    code = code_field(_l("Code à 6 chiffres (ou code de secours)"))
 
 
 class EnrolForm(FlaskForm):
-    code = StringField(
-        _l("Code à 6 chiffres"),
-        validators=[DataRequired(), Length(max=20)],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
-    )
+    code = code_field(_l("Code à 6 chiffres"))
 
 
 class ReauthForm(FlaskForm):
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
-    code = StringField(
-        _l("Code à 6 chiffres"),
-        validators=[DataRequired(), Length(max=20)],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
-    )
+    code = code_field(_l("Code à 6 chiffres"))
 
 
 class SetPasswordForm(FlaskForm):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -254,12 +256,18 @@ def user_detail(user_id: uuid.UUID) -> str:
     )
 
 
-def _admin_action(user_id: uuid.UUID, operation: object, message: str) -> Response:
-    if not ActionForm().validate_on_submit():
+def _admin_action(
+    user_id: uuid.UUID,
+    operation: Callable[[User, User], object],
+    message: str,
+    form: FlaskForm | None = None,
+) -> Response:
+    """Validate the (CSRF) form, apply ``operation(admin, user)``, commit, say so."""
+    if not (form or ActionForm()).validate_on_submit():
         abort(400)
     user = _get_user(user_id)
     try:
-        operation(current_user, user)  # type: ignore[operator]
+        operation(current_user, user)
     except AccountError:
         db.session.rollback()
         flash(_("Cette action ne peut pas porter sur votre propre compte."), "error")
@@ -274,18 +282,9 @@ def _admin_action(user_id: uuid.UUID, operation: object, message: str) -> Respon
 @require_recent_auth
 def set_role(user_id: uuid.UUID) -> Response:
     form = RoleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    user = _get_user(user_id)
-    try:
-        change_role(current_user, user, Role(form.role.data))
-    except AccountError:
-        db.session.rollback()
-        flash(_("Cette action ne peut pas porter sur votre propre compte."), "error")
-    else:
-        db.session.commit()
-        flash(_("Rôle modifié."), "info")
-    return redirect(url_for("accounts.user_detail", user_id=user_id))
+    return _admin_action(
+        user_id, lambda admin, user: change_role(admin, user, Role(form.role.data)), _("Rôle modifié."), form
+    )
 
 
 @bp.post("/users/<uuid:user_id>/disable")
