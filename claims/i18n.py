@@ -7,11 +7,13 @@ The choice comes from ``?lang=``, then the ``lang`` cookie, then the browser.
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI, jobs: French, the court's language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if chosen in languages:

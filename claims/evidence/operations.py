@@ -8,14 +8,18 @@ key moved to another row does not decrypt.
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
+from ..audit.operations import record_event
 from ..crypto.envelope import decrypt, encrypt, new_key
 from ..extensions import db
 from ..vault import current_vault
-from .models import Evidence, EvidenceKind
+from .checks import MAX_FILE_BYTES, check_upload, clean_filename
+from .models import Evidence, EvidenceKind, EvidenceStatus
+from .sanitise import sanitise
 
 
 def _file_aad(evidence_id: uuid.UUID, role: str) -> bytes:
@@ -66,3 +70,66 @@ def open_evidence(evidence: Evidence) -> Iterator[bytes]:
     """Verified plaintext of the original; raises KeyDestroyed once shredded."""
     file_key = decrypt(evidence.field_key(), evidence.wrapped_file_key, _key_aad(evidence.id, "original"))
     return current_vault().open(evidence.storage_key, key=file_key, aad=_file_aad(evidence.id, "original"))
+
+
+def open_derivative(evidence: Evidence) -> Iterator[bytes]:
+    """Verified plaintext of the sanitised derivative (what reviewers and bundles use)."""
+    if evidence.derivative_storage_key is None or evidence.derivative_wrapped_key is None:
+        raise LookupError("no derivative yet")
+    file_key = decrypt(
+        evidence.field_key(), evidence.derivative_wrapped_key, _key_aad(evidence.id, "derivative")
+    )
+    return current_vault().open(
+        evidence.derivative_storage_key, key=file_key, aad=_file_aad(evidence.id, "derivative")
+    )
+
+
+def accept_evidence(
+    claim: object,
+    upload: IO[bytes],
+    *,
+    kind: EvidenceKind,
+    filename: str | None,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> Evidence:
+    """Check an upload by content (raises UploadRefused at once), then store the original.
+
+    The row records the detected type, size, SHA-256 of the original and the
+    warnings; the derivative is made by ``make_derivative`` (a job may run it).
+    """
+    checked = check_upload(upload, max_bytes=max_bytes)
+    evidence = store_evidence(
+        claim,
+        upload,
+        kind=kind,
+        original_filename=clean_filename(filename),
+        detected_type=checked.detected_type,
+        max_size=max_bytes,
+    )
+    evidence.warnings = checked.warnings
+    db.session.flush()
+    record_event(
+        "evidence.stored",
+        actor_type="claimant",
+        object_type="evidence",
+        object_id=evidence.id,
+        details={"type": checked.detected_type, "size": checked.size, "warnings": len(checked.warnings)},
+    )
+    return evidence
+
+
+def make_derivative(evidence: Evidence) -> None:
+    """Sanitise the stored original into its derivative (flushes, no commit)."""
+    original = io.BytesIO(b"".join(open_evidence(evidence)))
+    data, derivative_type = sanitise(original, evidence.detected_type)
+    file_key = new_key()
+    blob = current_vault().put([data], key=file_key, aad=_file_aad(evidence.id, "derivative"))
+    evidence.derivative_storage_key = blob.storage_key
+    evidence.derivative_wrapped_key = encrypt(
+        evidence.field_key(), file_key, _key_aad(evidence.id, "derivative")
+    )
+    evidence.derivative_type = derivative_type
+    evidence.derivative_size = blob.size
+    evidence.derivative_sha256 = blob.sha256
+    evidence.status = EvidenceStatus.FLAGGED if evidence.warnings else EvidenceStatus.CLEAN
+    db.session.flush()
