@@ -72,6 +72,18 @@ class Config:
     LOGIN_RATE_LIMIT_ACCOUNT = "20 per hour"
     CODE_RATE_LIMIT = "10 per minute"
 
+    # "console" (embedded default: printed, never sent) or "smtp".
+    MAIL_BACKEND = "console"
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USE_STARTTLS = True
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_FROM = "Recours <no-reply@recours.invalid>"
+    MAIL_TIMEOUT = 10
+    MAIL_MAX_ATTEMPTS = 8
+
     LANGUAGES = ("fr", "en")
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"

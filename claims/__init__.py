@@ -130,5 +130,10 @@ def _check_production(app: Flask) -> None:
             f"RECOURS_SECRET_KEY is a default or shorter than {MIN_SECRET_KEY_LENGTH} characters "
             "(generate one: python -c 'import secrets; print(secrets.token_hex(32))')"
         )
+    if app.config.get("MAIL_BACKEND") != "smtp" or not app.config.get("MAIL_SERVER"):
+        problems.append(
+            "RECOURS_MAIL_BACKEND=smtp and RECOURS_MAIL_SERVER are not set (the console backend "
+            "would print claimants' mail into the logs)"
+        )
     if problems:
         raise ConfigError("refusing to start in production:\n  - " + "\n  - ".join(problems))

@@ -8,6 +8,7 @@ from .crypto.models import DataKey
 from .evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from .filings.models import Filing, FilingMember, FilingState
 from .jobs.models import Job, JobStatus
+from .mail.models import MailStatus, OutboxMessage
 from .review.models import InfoRequest, InfoRequestStatus, Note, ReviewEvent
 
 __all__ = [
@@ -31,7 +32,9 @@ __all__ = [
     "Invitation",
     "Job",
     "JobStatus",
+    "MailStatus",
     "Note",
+    "OutboxMessage",
     "Procedure",
     "RecoveryCode",
     "ReviewEvent",

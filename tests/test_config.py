@@ -34,6 +34,8 @@ def production_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str,
         "RECOURS_SECRET_KEY": STRONG_SECRET,
         "RECOURS_MASTER_KEYS": f"mk-2026:{b64key()}",
         "RECOURS_BLIND_INDEX_KEY": b64key(),
+        "RECOURS_MAIL_BACKEND": "smtp",
+        "RECOURS_MAIL_SERVER": "smtp.example.org",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -57,6 +59,8 @@ def test_production_starts_with_everything_set(make_app: Any, production_env: di
         ("RECOURS_SECRET_KEY", "RECOURS_SECRET_KEY is not set"),
         ("RECOURS_MASTER_KEYS", "no master key"),
         ("RECOURS_BLIND_INDEX_KEY", "RECOURS_BLIND_INDEX_KEY is not"),
+        ("RECOURS_MAIL_SERVER", "RECOURS_MAIL_SERVER are not set"),
+        ("RECOURS_MAIL_BACKEND", "the console backend"),
     ],
 )
 def test_production_refuses_a_missing_setting(

@@ -21,6 +21,8 @@ def test_staff_cookie_attributes_in_production(
     monkeypatch.setenv("RECOURS_SECRET_KEY", secrets.token_hex(32))
     monkeypatch.setenv("RECOURS_MASTER_KEYS", "mk:" + base64.b64encode(os.urandom(32)).decode())
     monkeypatch.setenv("RECOURS_BLIND_INDEX_KEY", base64.b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("RECOURS_MAIL_BACKEND", "smtp")
+    monkeypatch.setenv("RECOURS_MAIL_SERVER", "smtp.example.org")
     user = make_staff("lawyer")
     app = make_app("production", WTF_CSRF_ENABLED=False)
     app.test_client_class = FreshContextClient
