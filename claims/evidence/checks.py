@@ -20,6 +20,8 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 from pypdf.generic import DictionaryObject, IndirectObject
 
+from ..text import visible_text
+
 MAX_FILE_BYTES = 15 * 1024 * 1024
 # 50 megapixels: above any phone camera, far below a decompression bomb.
 MAX_PIXELS = 50_000_000
@@ -87,7 +89,7 @@ def sniff(head: bytes) -> str | None:
 def clean_filename(name: str | None, limit: int = 200) -> str:
     """The name as the claimant sees it: no folders, no control characters. Data, never a path."""
     name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable()).strip().lstrip(".")
+    name = visible_text(name).strip().lstrip(".")
     return name[:limit] or "document"
 
 

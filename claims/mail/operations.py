@@ -24,6 +24,7 @@ from flask import current_app
 from ..audit.operations import record_event
 from ..crypto.models import DataKey
 from ..extensions import db
+from ..text import visible_text
 from ..types import utcnow
 from .models import MailStatus, OutboxMessage
 
@@ -41,8 +42,8 @@ class Attachment:
 
 def single_line(value: str, limit: int = 200) -> str:
     """Header text: no line breaks (header injection), no control characters."""
-    cleaned = "".join(" " if c in "\r\n\t" else c for c in value if c.isprintable() or c in "\r\n\t")
-    return " ".join(cleaned.split())[:limit]
+    cleaned = visible_text(value.replace("\r", " ").replace("\n", " ").replace("\t", " "))
+    return " ".join(cleaned.split(" "))[:limit].strip()
 
 
 def queue_mail(
