@@ -43,6 +43,9 @@ class Config:
     # in the server-side staff_sessions table, behind its own cookie.
     SESSION_COOKIE_NAME = "recours_session"
     STAFF_SESSION_COOKIE_NAME = "recours_staff"
+    # Holds the token of the claimant's draft (or submitted) claim.
+    DRAFT_COOKIE_NAME = "recours_draft"
+    DRAFT_COOKIE_DAYS = 30
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SECURE = False
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -71,6 +74,7 @@ class Config:
     LOGIN_RATE_LIMIT_IP = "10 per minute; 100 per hour"
     LOGIN_RATE_LIMIT_ACCOUNT = "20 per hour"
     CODE_RATE_LIMIT = "10 per minute"
+    INTAKE_START_RATE_LIMIT = "20 per hour"
 
     # "console" (embedded default: printed, never sent) or "smtp".
     MAIL_BACKEND = "console"
@@ -112,6 +116,7 @@ class ProductionConfig(Config):
     # __Host- cookies: Secure, no Domain, Path=/ (HTTPS only, so not in the embedded default).
     SESSION_COOKIE_NAME = "__Host-recours_session"
     STAFF_SESSION_COOKIE_NAME = "__Host-recours_staff"
+    DRAFT_COOKIE_NAME = "__Host-recours_draft"
     SESSION_COOKIE_SECURE = True
     SEND_HSTS = True
 

@@ -74,6 +74,7 @@ def create_app(
     from .console import bp as console_bp
     from .errors import init_app as init_errors
     from .i18n import init_app as init_i18n
+    from .intake import init_app as init_intake
     from .public import bp as public_bp
     from .security import init_app as init_security
 
@@ -81,6 +82,7 @@ def create_app(
     init_security(app)
     init_errors(app)
     app.register_blueprint(public_bp)
+    init_intake(app)
     init_accounts(app)
     app.register_blueprint(console_bp)
 

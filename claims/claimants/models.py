@@ -152,6 +152,11 @@ class Claim(PersonalData, db.Model):
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     # A retried or double-clicked submission carries the same token: one claim.
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The draft belongs to whoever holds this token (its SHA-256 here, the
+    # token in the claimant's cookie or in a one-time resume link).
+    draft_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Steps of the intake form completed so far, in order.
+    completed_steps: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
     eligibility_answers_ct: Mapped[bytes | None] = mapped_column("eligibility_answers", sa.LargeBinary)
     statement_ct: Mapped[bytes | None] = mapped_column("statement", sa.LargeBinary)

@@ -13,11 +13,16 @@ bp = Blueprint("public", __name__)
 
 @bp.get("/")
 def index() -> str:
+    """The case page itself when one action is open, the list when several are."""
     cases = (
         db.session.execute(sa.select(Case).where(Case.status == CaseStatus.OPEN).order_by(Case.created_at))
         .scalars()
         .all()
     )
+    if len(cases) == 1:
+        from ..intake.routes import case_page
+
+        return case_page(cases[0].slug)
     return render_template("public/index.html", cases=cases)
 
 

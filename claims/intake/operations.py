@@ -1,0 +1,232 @@
+"""Intake operations: drafts, the steps, submission. Flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..audit.operations import record_event
+from ..cases.models import Case, CaseText, TextKind
+from ..claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
+from ..claimants.operations import generate_reference
+from ..crypto import compute_blind_index
+from ..documents.receipt import receipt_pdf
+from ..extensions import db
+from ..mail.operations import Attachment, queue_mail
+from ..types import utcnow
+
+BASE_STEPS = ["eligibility", "identity", "contact", "details", "harm", "evidence", "review", "consent"]
+
+
+class IntakeError(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "ignore")).hexdigest()
+
+
+def steps_for(case: Case) -> list[str]:
+    return [s for s in BASE_STEPS if s != "details" or case.optional_fields]
+
+
+def start_draft(case: Case, remote_addr: str | None) -> tuple[Claim, str]:
+    """A new draft claim and the token that gives access to it (kept in the claimant's cookie)."""
+    token = secrets.token_urlsafe(32)
+    claimant = Claimant()
+    claim = Claim(
+        reference=generate_reference(case.reference_prefix),
+        case=case,
+        claimant=claimant,
+        status=ClaimStatus.DRAFT,
+        draft_token_hash=token_hash(token),
+        completed_steps=[],
+        source_ip_day_bidx=compute_blind_index("ip_day", f"{remote_addr}|{date.today().isoformat()}"),
+    )
+    db.session.add_all([claimant, claim])
+    db.session.flush()
+    record_event("claim.draft_started", actor_type="claimant", object_type="claim", object_id=claim.id)
+    return claim, token
+
+
+def find_claim_by_token(case: Case, token: str | None) -> Claim | None:
+    if not token or len(token) > 100:
+        return None
+    claim = db.session.execute(
+        sa.select(Claim).where(Claim.draft_token_hash == token_hash(token), Claim.case_id == case.id)
+    ).scalar_one_or_none()
+    if claim is None or claim.status not in (ClaimStatus.DRAFT, ClaimStatus.SUBMITTED):
+        return None
+    return claim
+
+
+def complete_step(claim: Claim, step: str) -> None:
+    if step not in claim.completed_steps:
+        claim.completed_steps = [*claim.completed_steps, step]
+
+
+def save_eligibility(claim: Claim, answers: dict[str, bool]) -> list[dict[str, Any]]:
+    """Record the answers; return the questions answered differently from what the case requires."""
+    claim.eligibility_answers = answers
+    failed = [q for q in claim.case.eligibility_questions if answers.get(q["code"]) != q["expected"]]
+    if not failed:
+        complete_step(claim, "eligibility")
+    elif "eligibility" in claim.completed_steps:
+        claim.completed_steps = [s for s in claim.completed_steps if s != "eligibility"]
+    db.session.flush()
+    return failed
+
+
+def save_fields(claim: Claim, step: str, fields: dict[str, Any]) -> None:
+    """Identity, contact or details: onto the claimant (encrypted), or the claim's extra."""
+    for name, value in fields.items():
+        if isinstance(value, str):
+            value = value.strip() or None
+        setattr(claim.claimant, name, value)
+    complete_step(claim, step)
+    db.session.flush()
+
+
+def save_details(claim: Claim, nir: str | None, test: dict[str, str] | None) -> None:
+    if nir is not None:
+        claim.claimant.nir = nir
+    claim.extra = {"covid_test": test} if test else None
+    complete_step(claim, "details")
+    db.session.flush()
+
+
+def save_harms(claim: Claim, amounts: dict[str, Decimal], statement: str) -> None:
+    claim.harms = [ClaimHarm(head=head, amount=amount) for head, amount in amounts.items()]
+    claim.statement = statement
+    complete_step(claim, "harm")
+    db.session.flush()
+
+
+def missing_steps(claim: Claim) -> list[str]:
+    required = [s for s in steps_for(claim.case) if s not in ("evidence", "review", "consent")]
+    return [s for s in required if s not in claim.completed_steps]
+
+
+def current_texts(case: Case, language: str) -> dict[TextKind, CaseText]:
+    """The latest version of each text, in the claimant's language if it exists, else French."""
+    texts: dict[TextKind, CaseText] = {}
+    for text in sorted(case.texts, key=lambda t: t.version):
+        if text.language in (language, "fr") and (
+            text.kind not in texts or text.language == language or texts[text.kind].language != language
+        ):
+            texts[text.kind] = text
+    return texts
+
+
+def submit_claim(
+    claim: Claim,
+    *,
+    signature: str,
+    legal_aid: bool,
+    honeypot: str,
+    language: str,
+    remote_addr: str | None,
+    idempotency_key: str,
+) -> bool:
+    """Submit the draft: one transaction, receipt mail queued in it. False if already submitted."""
+    if claim.status == ClaimStatus.SUBMITTED:
+        return False
+    if missing_steps(claim):
+        raise IntakeError("incomplete")
+    texts = current_texts(claim.case, language)
+    now = utcnow()
+    claim.status = ClaimStatus.SUBMITTED
+    claim.submitted_at = claim.signed_at = claim.consented_at = now
+    claim.privacy_notice_version = (
+        texts[TextKind.PRIVACY_NOTICE].version if TextKind.PRIVACY_NOTICE in texts else None
+    )
+    claim.mandate_version = texts[TextKind.MANDATE].version if TextKind.MANDATE in texts else None
+    claim.fee_agreement_version = (
+        texts[TextKind.FEE_AGREEMENT].version if TextKind.FEE_AGREEMENT in texts else None
+    )
+    claim.civil_party_will = True
+    claim.legal_aid = legal_aid
+    claim.signature_name = signature.strip()
+    claim.consent_ip = remote_addr or ""
+    claim.honeypot_filled = bool(honeypot.strip())
+    claim.form_seconds = int((now - claim.created_at).total_seconds())
+    claim.idempotency_key = idempotency_key or None
+    claim.claimant.language = language
+    db.session.flush()
+    _queue_receipt(claim, texts)
+    record_event(
+        "claim.submitted",
+        actor_type="claimant",
+        object_type="claim",
+        object_id=claim.id,
+        details={"evidence": len(claim.evidence), "harms": len(claim.harms)},
+    )
+    return True
+
+
+def _queue_receipt(claim: Claim, texts: dict[TextKind, CaseText]) -> None:
+    claimant = claim.claimant
+    labels = {h["code"]: h["label_fr"] for h in claim.case.heads_of_damage}
+    identity = [
+        ("Nom", f"{claimant.civility or ''} {claimant.first_name} {claimant.last_name}".strip()),
+        ("Né(e) le", f"{claimant.birth_date:%d/%m/%Y} à {claimant.birth_place}"),
+        (
+            "Adresse",
+            " ".join(
+                filter(
+                    None,
+                    [
+                        claimant.address_line1,
+                        claimant.address_line2,
+                        claimant.postal_code,
+                        claimant.city,
+                        claimant.country,
+                    ],
+                )
+            ),
+        ),
+        ("Courriel", claimant.email),
+        ("Téléphone", claimant.phone),
+    ]
+    pdf = receipt_pdf(
+        case_title=claim.case.title,
+        reference=claim.reference,
+        submitted_at=claim.submitted_at,
+        identity=identity,
+        harms=[(labels.get(h.head, h.head), h.amount) for h in claim.harms],
+        statement=claim.statement or "",
+        evidence=[(e.original_filename, e.detected_type, e.sha256) for e in claim.evidence],
+        accepted_texts=[f"{t.title}, version {t.version}" for t in texts.values()],
+        invariant=current_app.testing,
+    )
+    english = claimant.language == "en"
+    subject = (
+        f"Your claim {claim.reference} is registered"
+        if english
+        else f"Votre demande {claim.reference} est enregistrée"
+    )
+    body = (
+        f"Hello,\n\nWe have received your claim in the collective action “{claim.case.title}”.\n"
+        f"Your reference: {claim.reference}\n\nA copy of your answers is attached. The firm will review "
+        "your claim and write to you at this address.\n"
+        if english
+        else f"Bonjour,\n\nNous avons bien reçu votre demande dans l’action collective « {claim.case.title} ».\n"
+        f"Votre référence : {claim.reference}\n\nVous trouverez en pièce jointe une copie de vos réponses. "
+        "Le cabinet va examiner votre dossier et vous écrira à cette adresse.\n"
+    )
+    queue_mail(
+        claimant.email,
+        subject,
+        body,
+        data_key=claimant.data_key,
+        purpose="claim_receipt",
+        attachments=(Attachment(f"accuse-reception-{claim.reference}.pdf", "application/pdf", pdf),),
+    )

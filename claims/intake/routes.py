@@ -1,0 +1,318 @@
+"""Intake views: thin. Parse the step's form, call one operation, commit, redirect."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from ..cases.models import Case, CaseStatus
+from ..claimants.models import Claim, ClaimStatus
+from ..evidence.checks import UploadRefused
+from ..evidence.models import Evidence, EvidenceKind
+from ..evidence.operations import accept_evidence, make_derivative
+from ..extensions import db, limiter
+from . import bp
+from .forms import (
+    EVIDENCE_LABELS,
+    ConsentForm,
+    ContactForm,
+    EvidenceForm,
+    IdentityForm,
+    details_form,
+    eligibility_form,
+    harm_form,
+)
+from .operations import (
+    IntakeError,
+    current_texts,
+    find_claim_by_token,
+    missing_steps,
+    save_details,
+    save_eligibility,
+    save_fields,
+    save_harms,
+    start_draft,
+    steps_for,
+    submit_claim,
+)
+
+MAX_FILES = 10
+MAX_TOTAL_BYTES = 60 * 1024 * 1024
+
+
+def _lang() -> str:
+    return str(get_locale() or "fr")
+
+
+def _case(slug: str) -> Case:
+    case = db.session.execute(sa.select(Case).where(Case.slug == slug)).scalar_one_or_none()
+    if case is None or case.status != CaseStatus.OPEN:
+        abort(404)
+    return case
+
+
+def _draft(case: Case) -> Claim | None:
+    return find_claim_by_token(case, request.cookies.get(current_app.config["DRAFT_COOKIE_NAME"]))
+
+
+def _require_draft(case: Case) -> Claim:
+    claim = _draft(case)
+    if claim is None:
+        flash(
+            _(
+                "Votre session a expiré ou a été ouverte dans un autre navigateur. Reprenez avec le lien "
+                "reçu par courriel, ou commencez une nouvelle demande."
+            ),
+            "error",
+        )
+        abort(redirect(url_for("intake.case_page", slug=case.slug)))
+    if claim.status == ClaimStatus.SUBMITTED:
+        abort(redirect(url_for("intake.receipt", slug=case.slug)))
+    return claim
+
+
+def _next_step(case: Case, step: str) -> str:
+    steps = steps_for(case)
+    return steps[min(steps.index(step) + 1, len(steps) - 1)]
+
+
+def _go(case: Case, step: str) -> Response:
+    return redirect(url_for("intake.step", slug=case.slug, step=step))
+
+
+@bp.get("/c/<slug>")
+def case_page(slug: str) -> str:
+    case = _case(slug)
+    texts = current_texts(case, _lang())
+    return render_template("intake/case.html", case=case, texts=texts, draft=_draft(case))
+
+
+@bp.post("/c/<slug>/start")
+@limiter.limit(lambda: current_app.config["INTAKE_START_RATE_LIMIT"])
+def start(slug: str) -> Response:
+    case = _case(slug)
+    claim = _draft(case)
+    if claim is None or claim.status != ClaimStatus.DRAFT:
+        claim, token = start_draft(case, request.remote_addr)
+        db.session.commit()
+        g.draft_token = token
+    return _go(case, steps_for(case)[0])
+
+
+@bp.route("/c/<slug>/demande/<step>", methods=["GET", "POST"])
+def step(slug: str, step: str) -> str | Response:
+    case = _case(slug)
+    if step not in steps_for(case):
+        abort(404)
+    claim = _require_draft(case)
+    handler = STEP_HANDLERS[step]
+    return handler(case, claim)
+
+
+def _render(case: Case, claim: Claim, step: str, template: str | None = None, **context: Any) -> str:
+    steps = steps_for(case)
+    return render_template(
+        f"intake/step_{template or step}.html",
+        case=case,
+        claim=claim,
+        step=step,
+        steps=steps,
+        position=steps.index(step) + 1,
+        **context,
+    )
+
+
+def _eligibility(case: Case, claim: Claim) -> str | Response:
+    saved = {f"q_{k}": ("yes" if v else "no") for k, v in (claim.eligibility_answers or {}).items()}
+    form = (
+        eligibility_form(case.eligibility_questions, _lang(), **saved)
+        if request.method == "GET"
+        else eligibility_form(case.eligibility_questions, _lang(), formdata=request.form)
+    )
+    if request.method == "POST" and form.validate():
+        answers = {q["code"]: form[f"q_{q['code']}"].data == "yes" for q in case.eligibility_questions}
+        failed = save_eligibility(claim, answers)
+        db.session.commit()
+        if failed:
+            return _render(case, claim, "eligibility", "not_eligible", failed=failed, lang=_lang())
+        return _go(case, _next_step(case, "eligibility"))
+    return _render(case, claim, "eligibility", form=form)
+
+
+def _simple(form_class: type, step_name: str, fields: tuple[str, ...]) -> Any:
+    def handler(case: Case, claim: Claim) -> str | Response:
+        if request.method == "GET":
+            form = form_class(
+                formdata=None,
+                data={
+                    f: getattr(claim.claimant, f) for f in fields if getattr(claim.claimant, f) is not None
+                },
+            )
+        else:
+            form = form_class()
+        if request.method == "POST" and form.validate_on_submit():
+            save_fields(claim, step_name, {f: form[f].data for f in fields})
+            db.session.commit()
+            return _go(case, _next_step(case, step_name))
+        return _render(case, claim, step_name, form=form)
+
+    return handler
+
+
+def _details(case: Case, claim: Claim) -> str | Response:
+    test = (claim.extra or {}).get("covid_test") or {}
+    if request.method == "GET":
+        form = details_form(case.optional_fields, nir=claim.claimant.nir, test_place=test.get("place"))
+    else:
+        form = details_form(case.optional_fields, formdata=request.form)
+    if request.method == "POST" and form.validate():
+        covid = None
+        if "covid_test" in case.optional_fields:
+            covid = {
+                "date": form.test_date.data.isoformat() if form.test_date.data else "",
+                "place": (form.test_place.data or "").strip(),
+            }
+        save_details(claim, form.nir.data if "nir" in case.optional_fields else None, covid)
+        db.session.commit()
+        return _go(case, _next_step(case, "details"))
+    return _render(case, claim, "details", form=form)
+
+
+def _harm(case: Case, claim: Claim) -> str | Response:
+    heads = case.heads_of_damage
+    if request.method == "GET":
+        data: dict[str, Any] = {"statement": claim.statement}
+        for harm in claim.harms:
+            data[f"claim_{harm.head}"], data[f"amount_{harm.head}"] = True, harm.amount
+        for head in heads:
+            data.setdefault(f"amount_{head['code']}", None)
+        form = harm_form(heads, _lang(), **data)
+    else:
+        form = harm_form(heads, _lang(), formdata=request.form)
+    if request.method == "POST" and form.validate():
+        amounts = {
+            h["code"]: form[f"amount_{h['code']}"].data for h in heads if form[f"claim_{h['code']}"].data
+        }
+        save_harms(claim, amounts, form.statement.data)
+        db.session.commit()
+        return _go(case, _next_step(case, "harm"))
+    return _render(case, claim, "harm", form=form, heads=heads, lang=_lang())
+
+
+def _evidence(case: Case, claim: Claim) -> str | Response:
+    form = EvidenceForm()
+    if request.method == "POST" and request.form.get("done"):
+        return _go(case, _next_step(case, "evidence"))
+    if request.method == "POST" and form.validate_on_submit():
+        total = sum(e.size for e in claim.evidence)
+        if len(claim.evidence) >= MAX_FILES:
+            form.file.errors.append(_("Vous avez déjà déposé 10 pièces, le maximum."))
+        elif total >= MAX_TOTAL_BYTES:
+            form.file.errors.append(_("Vous avez atteint la taille totale permise (60 Mo)."))
+        else:
+            upload = form.file.data
+            try:
+                evidence = accept_evidence(
+                    claim, upload.stream, kind=EvidenceKind(form.kind.data), filename=upload.filename
+                )
+            except UploadRefused as refused:
+                db.session.rollback()
+                form.file.errors.append(refused.message)
+            else:
+                db.session.commit()
+                # The derivative; a job may take this over so that nobody waits on re-encoding.
+                make_derivative(evidence)
+                db.session.commit()
+                flash(_("Pièce ajoutée."), "info")
+                return _go(case, "evidence")
+    return _render(case, claim, "evidence", form=form, labels=EVIDENCE_LABELS, max_files=MAX_FILES)
+
+
+@bp.post("/c/<slug>/demande/evidence/<uuid:evidence_id>/remove")
+def remove_evidence(slug: str, evidence_id: uuid.UUID) -> Response:
+    case = _case(slug)
+    claim = _require_draft(case)
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None or evidence.claim_id != claim.id:
+        abort(404)
+    db.session.delete(evidence)  # the stored files go with the next vault sweep
+    db.session.commit()
+    return _go(case, "evidence")
+
+
+def _review(case: Case, claim: Claim) -> str | Response:
+    if request.method == "POST":
+        return _go(case, "consent")
+    labels = {h["code"]: (h["label_en"] if _lang() == "en" else h["label_fr"]) for h in case.heads_of_damage}
+    return _render(
+        case,
+        claim,
+        "review",
+        missing=missing_steps(claim),
+        harm_labels=labels,
+        evidence_labels=EVIDENCE_LABELS,
+    )
+
+
+def _consent(case: Case, claim: Claim) -> str | Response:
+    form = ConsentForm()
+    if request.method == "GET":
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+    if request.method == "POST" and form.validate_on_submit():
+        if missing_steps(claim):
+            flash(_("Certaines étapes ne sont pas terminées : complétez-les avant de signer."), "error")
+            return _go(case, missing_steps(claim)[0])
+        try:
+            submit_claim(
+                claim,
+                signature=form.signature.data,
+                legal_aid=form.legal_aid.data,
+                honeypot=form.website.data or "",
+                language=_lang(),
+                remote_addr=request.remote_addr,
+                idempotency_key=form.idempotency_key.data or "",
+            )
+            db.session.commit()
+        except (StaleDataError, sa.exc.IntegrityError):
+            # A double click: the other request submitted it; same receipt.
+            db.session.rollback()
+        except IntakeError:
+            db.session.rollback()
+            return _go(case, "review")
+        return redirect(url_for("intake.receipt", slug=case.slug))
+    return _render(case, claim, "consent", form=form, texts=current_texts(case, _lang()))
+
+
+@bp.get("/c/<slug>/recu")
+def receipt(slug: str) -> str | Response:
+    case = _case(slug)
+    claim = _draft(case)
+    if claim is None or claim.status != ClaimStatus.SUBMITTED:
+        return redirect(url_for("intake.case_page", slug=case.slug))
+    return render_template("intake/receipt.html", case=case, claim=claim)
+
+
+STEP_HANDLERS = {
+    "eligibility": _eligibility,
+    "identity": _simple(
+        IdentityForm, "identity", ("civility", "first_name", "last_name", "birth_date", "birth_place")
+    ),
+    "contact": _simple(
+        ContactForm,
+        "contact",
+        ("address_line1", "address_line2", "postal_code", "city", "country", "email", "phone"),
+    ),
+    "details": _details,
+    "harm": _harm,
+    "evidence": _evidence,
+    "review": _review,
+    "consent": _consent,
+}
