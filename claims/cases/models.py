@@ -64,6 +64,9 @@ class Case(db.Model):
     jurisdiction: Mapped[str] = mapped_column(sa.String(200), default="")
     procedure: Mapped[Procedure] = mapped_column(str_enum(Procedure, "procedure"))
     fee_summary: Mapped[str] = mapped_column(sa.Text, default="")
+    # Other languages of the texts above: {"en": {"title": ..., "summary": ...,
+    # "description": ..., "fee_summary": ...}}; French, the columns, is the reference.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(sa.JSON, default=dict)
     status: Mapped[CaseStatus] = mapped_column(
         str_enum(CaseStatus, "case_status"), default=CaseStatus.DRAFT, index=True
     )
@@ -75,6 +78,11 @@ class Case(db.Model):
 
     def __repr__(self) -> str:
         return f"<Case {self.slug}>"
+
+    def text(self, field: str, language: str) -> str:
+        """A text of the case in ``language`` if it has one, else the French reference."""
+        translated = (self.translations or {}).get(language, {}).get(field)
+        return translated or getattr(self, field)
 
     def collects(self, field: str) -> bool:
         return field in self.optional_fields

@@ -30,7 +30,7 @@ from ..evidence.models import EvidenceKind
 from ..evidence.operations import store_evidence
 from ..extensions import db
 from . import documents
-from .texts import CASE_DESCRIPTION, CASE_SUMMARY, CASE_TEXTS, STATEMENT_SENTENCES
+from .texts import CASE_DESCRIPTION, CASE_ENGLISH, CASE_SUMMARY, CASE_TEXTS, STATEMENT_SENTENCES
 
 DEMO_CASE_SLUG = "aphp-2021"
 DEMO_STAFF = [
@@ -155,6 +155,7 @@ def create_demo_case() -> Case:
         procedure=Procedure.COMPLAINT_CIVIL_PARTY,
         fee_summary="Forfait de 40 € TTC, puis 15 % des sommes obtenues. Aide juridictionnelle acceptée.",
         status=CaseStatus.OPEN,
+        translations={"en": CASE_ENGLISH},
     )
     db.session.add(case)
     for kind, language, title, body in CASE_TEXTS:

@@ -67,3 +67,22 @@ STATEMENT_SENTENCES = [
     "Je ne réponds plus au téléphone quand je ne connais pas le numéro, par peur d’une arnaque.",
     "Mes parents âgés, testés le même jour, ont aussi reçu des messages frauduleux.",
 ]
+
+CASE_ENGLISH = {
+    "title": "Leak of AP-HP’s Covid-19 screening data (2021)",
+    "summary": (
+        "In summer 2021 the data of 1.4 million people tested for Covid-19 in the Paris region were stolen "
+        "from a file-sharing service used by AP-HP, the Paris public hospitals: identity, social security "
+        "number, contact details and test result. You can join the proceedings as a civil party to claim "
+        "compensation."
+    ),
+    "description": (
+        "On 15 September 2021 AP-HP announced that an attack had retrieved, from a file-sharing service, the "
+        "data of people tested for Covid-19 in mid-2020: name, date of birth, social security number, "
+        "address, phone, email and the test result.\n\nThe firm represents the people concerned in a "
+        "complaint with civil-party claim before the senior investigating judge of the Paris court. Each "
+        "civil party claims compensation for their own harm: moral harm, loss of control over their data, "
+        "time lost, and where relevant financial loss or identity theft."
+    ),
+    "fee_summary": "A flat fee of €40 including VAT, then 15% of any sums obtained. Legal aid accepted.",
+}
