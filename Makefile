@@ -17,8 +17,15 @@ $(VENV)/.run-deps: $(VENV)/.python-ok setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	@touch $@
 
+# axe-core (accessibility checks in the browser tests) comes from the npm
+# registry when npm is there; without it those checks are skipped.
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+
 $(VENV)/.test-deps: $(VENV)/.run-deps
 	$(BIN)/pip install --quiet -e ".[test]"
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/npm axe-core@4.14; \
+	else echo "npm not found: browser accessibility checks (axe-core) will be skipped"; fi
 	@touch $@
 
 # The English catalogue is compiled from its .po (message ids are the French texts).

@@ -68,3 +68,36 @@ def page(browser: Any, live_server: str, tmp_path: Path) -> Iterator[Any]:
     csp = [p for p in problems if "Content Security Policy" in p or "Refused to" in p]
     assert csp == [], csp
     assert problems == [], problems
+
+
+AXE = Path(__file__).resolve().parents[2] / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def check_accessibility() -> Any:
+    """Run axe-core in the page (WCAG 2.1 A and AA rules); fail on serious or critical violations.
+
+    The script is evaluated through the DevTools protocol, not injected as a
+    <script>, so the page's CSP stays exactly as served.
+    """
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"axe-core missing at {AXE}: run make test (it installs it with npm)")
+        pytest.skip("axe-core not installed (npm missing)")
+    source = AXE.read_text(encoding="utf-8")
+
+    def check(page: Any, what: str) -> None:
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate(source)
+        result = page.evaluate(
+            "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        )
+        bad = [
+            f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert bad == [], f"{what}: {bad}"
+
+    return check
