@@ -75,6 +75,9 @@ class Config:
     LOGIN_RATE_LIMIT_ACCOUNT = "20 per hour"
     CODE_RATE_LIMIT = "10 per minute"
     INTAKE_START_RATE_LIMIT = "20 per hour"
+    INTAKE_SUBMIT_RATE_LIMIT = "10 per hour"
+    RESUME_LINK_RATE_LIMIT = "5 per hour"
+    RESUME_LINK_HOURS = 24
 
     # "console" (embedded default: printed, never sent) or "smtp".
     MAIL_BACKEND = "console"

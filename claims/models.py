@@ -3,7 +3,7 @@
 from .accounts.models import Invitation, RecoveryCode, Role, SessionStage, StaffSession, User, UserState
 from .audit.models import AuditEvent
 from .cases.models import Case, CaseStatus, CaseText, Procedure, TextKind
-from .claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
+from .claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus, ResumeLink
 from .crypto.models import DataKey
 from .evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from .filings.models import Filing, FilingMember, FilingState
@@ -37,6 +37,7 @@ __all__ = [
     "OutboxMessage",
     "Procedure",
     "RecoveryCode",
+    "ResumeLink",
     "ReviewEvent",
     "Role",
     "SessionStage",

@@ -227,3 +227,18 @@ class ClaimHarm(db.Model):
     amount: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2))
 
     claim: Mapped[Claim] = relationship(back_populates="harms")
+
+
+class ResumeLink(db.Model):
+    """A one-time link back to a draft, sent by email (only its hash is stored)."""
+
+    __tablename__ = "resume_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    claim_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("claims.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    claim: Mapped[Claim] = relationship()

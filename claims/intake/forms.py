@@ -256,3 +256,11 @@ class ConsentForm(FlaskForm):
     # Left empty by people; bots fill every field. Recorded, never shown.
     website = StringField(_l("Ne pas remplir"), render_kw={"tabindex": "-1", "autocomplete": "off"})
     idempotency_key = HiddenField()
+
+
+class ResumeForm(FlaskForm):
+    email = EmailField(
+        _l("Adresse électronique donnée dans votre demande"),
+        validators=[required(), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )

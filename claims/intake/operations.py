@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,7 @@ from flask import current_app
 
 from ..audit.operations import record_event
 from ..cases.models import Case, CaseText, TextKind
-from ..claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
+from ..claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus, ResumeLink
 from ..claimants.operations import generate_reference
 from ..crypto import compute_blind_index
 from ..documents.receipt import receipt_pdf
@@ -230,3 +230,104 @@ def _queue_receipt(claim: Claim, texts: dict[TextKind, CaseText]) -> None:
         purpose="claim_receipt",
         attachments=(Attachment(f"accuse-reception-{claim.reference}.pdf", "application/pdf", pdf),),
     )
+
+
+# Save and resume ---------------------------------------------------------------------
+
+
+def find_draft_by_email(case: Case, email: str) -> Claim | None:
+    from ..crypto.blind_index import normalise_email
+
+    index = compute_blind_index("email", normalise_email(email))
+    return db.session.execute(
+        sa.select(Claim)
+        .join(Claim.claimant)
+        .where(Claim.case_id == case.id, Claim.status == ClaimStatus.DRAFT, Claimant.email_bidx == index)
+        .order_by(Claim.updated_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def send_resume_link(claim: Claim, link_for: Any) -> None:
+    """Queue a one-time link back to the draft to the claimant's address (flush, no commit)."""
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["RESUME_LINK_HOURS"]
+    db.session.add(
+        ResumeLink(token_hash=token_hash(token), claim=claim, expires_at=utcnow() + timedelta(hours=hours))
+    )
+    english = claim.claimant.language == "en"
+    link = link_for(token)
+    body = (
+        f"Hello,\n\nTo continue your claim in “{claim.case.text('title', 'en')}”, open this link "
+        f"(valid {hours} hours, once):\n\n{link}\n\nIf you did not ask for it, ignore this message.\n"
+        if english
+        else f"Bonjour,\n\nPour reprendre votre demande dans l’action « {claim.case.title} », ouvrez ce lien "
+        f"(valable {hours} heures, une seule fois) :\n\n{link}\n\nSi vous ne l’avez pas demandé, ignorez ce message.\n"
+    )
+    queue_mail(
+        claim.claimant.email,
+        "Continue your claim" if english else "Reprendre votre demande",
+        body,
+        data_key=claim.claimant.data_key,
+        purpose="resume_link",
+    )
+    record_event("claim.resume_link_sent", actor_type="claimant", object_type="claim", object_id=claim.id)
+
+
+def use_resume_link(case: Case, token: str) -> tuple[Claim, str] | None:
+    """Consume a link: the draft gets a new access token (the old cookie stops working)."""
+    link = db.session.execute(
+        sa.select(ResumeLink).where(ResumeLink.token_hash == token_hash(token))
+    ).scalar_one_or_none()
+    if (
+        link is None
+        or link.used_at is not None
+        or link.expires_at < utcnow()
+        or link.claim.case_id != case.id
+    ):
+        return None
+    claimed = db.session.execute(
+        sa.update(ResumeLink)
+        .where(ResumeLink.id == link.id, ResumeLink.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if claimed.rowcount != 1 or link.claim.status != ClaimStatus.DRAFT:
+        return None
+    new_token = secrets.token_urlsafe(32)
+    link.claim.draft_token_hash = token_hash(new_token)
+    record_event("claim.resumed", actor_type="claimant", object_type="claim", object_id=link.claim.id)
+    return link.claim, new_token
+
+
+def purge_stale_drafts() -> int:
+    """Erase drafts left unfinished past their case's retention: files, rows, and the data key."""
+    from ..crypto.operations import shred_data_key
+    from ..mail.models import OutboxMessage
+    from ..vault import current_vault
+
+    purged = 0
+    drafts = db.session.execute(sa.select(Claim).where(Claim.status == ClaimStatus.DRAFT)).scalars().all()
+    now = utcnow()
+    for claim in drafts:
+        if now - claim.updated_at < timedelta(days=claim.case.draft_retention_days):
+            continue
+        claimant = claim.claimant
+        for evidence in list(claim.evidence):
+            for key in (evidence.storage_key, evidence.derivative_storage_key):
+                if key:
+                    current_vault().delete(key)
+            db.session.delete(evidence)
+        db.session.execute(sa.delete(ResumeLink).where(ResumeLink.claim_id == claim.id))
+        db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.data_key_id == claimant.data_key_id))
+        claim.harms = []
+        data_key = claimant.data_key
+        claim_id = claim.id
+        db.session.delete(claim)
+        db.session.flush()
+        if not claimant.claims:
+            db.session.delete(claimant)
+            shred_data_key(data_key, reason="draft_retention")
+        record_event("claim.draft_purged", object_type="claim", object_id=claim_id)
+        purged += 1
+    db.session.flush()
+    return purged

@@ -26,6 +26,7 @@ from .forms import (
     ContactForm,
     EvidenceForm,
     IdentityForm,
+    ResumeForm,
     details_form,
     eligibility_form,
     harm_form,
@@ -34,14 +35,17 @@ from .operations import (
     IntakeError,
     current_texts,
     find_claim_by_token,
+    find_draft_by_email,
     missing_steps,
     save_details,
     save_eligibility,
     save_fields,
     save_harms,
+    send_resume_link,
     start_draft,
     steps_for,
     submit_claim,
+    use_resume_link,
 )
 
 MAX_FILES = 10
@@ -108,6 +112,11 @@ def start(slug: str) -> Response:
 
 
 @bp.route("/c/<slug>/demande/<step>", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["INTAKE_SUBMIT_RATE_LIMIT"],
+    methods=["POST"],
+    exempt_when=lambda: (request.view_args or {}).get("step") != "consent",
+)
 def step(slug: str, step: str) -> str | Response:
     case = _case(slug)
     if step not in steps_for(case):
@@ -281,6 +290,7 @@ def _consent(case: Case, claim: Claim) -> str | Response:
                 idempotency_key=form.idempotency_key.data or "",
             )
             db.session.commit()
+            _deliver_now()
         except (StaleDataError, sa.exc.IntegrityError):
             # A double click: the other request submitted it; same receipt.
             db.session.rollback()
@@ -316,3 +326,64 @@ STEP_HANDLERS = {
     "review": _review,
     "consent": _consent,
 }
+
+
+# Save and resume -----------------------------------------------------------------------
+
+
+def _deliver_now() -> None:
+    """Send what was just queued (best effort; `flask mail send` retries what fails)."""
+    from ..mail.operations import deliver_queued
+
+    deliver_queued(limit=10)
+
+
+def _resume_url(case: Case) -> Any:
+    return lambda token: url_for("intake.resume_with_link", slug=case.slug, token=token, _external=True)
+
+
+@bp.route("/c/<slug>/reprendre", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RESUME_LINK_RATE_LIMIT"], methods=["POST"])
+def resume(slug: str) -> str | Response:
+    case = _case(slug)
+    form = ResumeForm()
+    if form.validate_on_submit():
+        claim = find_draft_by_email(case, form.email.data)
+        if claim is not None:
+            send_resume_link(claim, _resume_url(case))
+            db.session.commit()
+            _deliver_now()
+        # The same answer whether or not a draft matched the address.
+        return render_template("intake/resume_sent.html", case=case)
+    return render_template("intake/resume.html", case=case, form=form)
+
+
+@bp.post("/c/<slug>/demande/save-for-later")
+@limiter.limit(lambda: current_app.config["RESUME_LINK_RATE_LIMIT"])
+def save_for_later(slug: str) -> str | Response:
+    case = _case(slug)
+    claim = _require_draft(case)
+    if not claim.claimant.email:
+        flash(
+            _("Indiquez d’abord votre adresse électronique (étape Coordonnées) pour recevoir un lien."),
+            "error",
+        )
+        return _go(case, "contact")
+    send_resume_link(claim, _resume_url(case))
+    db.session.commit()
+    _deliver_now()
+    return render_template("intake/resume_sent.html", case=case)
+
+
+@bp.get("/c/<slug>/reprendre/<token>")
+def resume_with_link(slug: str, token: str) -> str | Response:
+    case = _case(slug)
+    resumed = use_resume_link(case, token)
+    if resumed is None:
+        db.session.rollback()
+        return render_template("intake/resume_invalid.html", case=case), 404
+    claim, new_token = resumed
+    db.session.commit()
+    g.draft_token = new_token
+    missing = [s for s in steps_for(case) if s not in claim.completed_steps]
+    return _go(case, missing[0] if missing else "review")

@@ -124,9 +124,17 @@ def _send_smtp(emails: list[EmailMessage]) -> None:
 
 def _send_console(emails: list[EmailMessage]) -> None:
     # Embedded default only (production refuses this backend): the demo's
-    # messages, fictitious people, shown where the person running it looks.
+    # messages, fictitious people, shown decoded where the person running it
+    # looks, so that links in them can be followed.
     for email in emails:
-        print(f"\n----- mail (not sent: MAIL_BACKEND=console) -----\n{email}\n-----", file=sys.stdout)
+        attachments = [a.get_filename() for a in email.iter_attachments()]
+        print(
+            f"\n----- mail (not sent: MAIL_BACKEND=console) -----\nTo: {email['To']}\n"
+            f"Subject: {email['Subject']}\n\n{email.get_body(('plain',)).get_content()}"
+            + (f"[attachments: {', '.join(attachments)}]\n" if attachments else "")
+            + "-----",
+            file=sys.stdout,
+        )
 
 
 def deliver_queued(limit: int = 100) -> tuple[int, int]:

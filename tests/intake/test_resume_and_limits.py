@@ -1,0 +1,143 @@
+"""Save and resume by one-time link; purge of abandoned drafts; limits on hostile input."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from claims.claimants.models import Claim, Claimant, ResumeLink
+from claims.crypto.models import DataKey
+from claims.evidence.models import Evidence
+from claims.extensions import db
+from claims.mail.models import OutboxMessage
+from claims.types import utcnow
+from tests.intake.test_flow import demo_case, fill_claim, post  # noqa: F401  (fixture)
+
+LINK = re.compile(r"http://localhost(/c/aphp-2021/reprendre/[A-Za-z0-9_-]+)")
+
+
+def sent_link(capsys: pytest.CaptureFixture[str]) -> str:
+    match = LINK.search(capsys.readouterr().out)
+    assert match, "no resume link was sent"
+    return match.group(1)
+
+
+def test_resume_by_emailed_link_once(
+    app: Flask,
+    client: FlaskClient,
+    demo_case: Any,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fill_claim(client)
+    capsys.readouterr()
+    other_browser = app.test_client()
+    page = other_browser.post("/c/aphp-2021/reprendre", data={"email": "ELODIE@example.fr"})
+    assert "Vérifiez votre messagerie" in page.get_data(as_text=True)
+    link = sent_link(capsys)
+    resumed = other_browser.get(link)
+    assert resumed.location == "/c/aphp-2021/demande/details"  # the first unfinished step
+    assert "Fontaine-au-Roi" in other_browser.get("/c/aphp-2021/demande/contact").get_data(as_text=True)
+    # Single use, and the old browser's access is replaced.
+    assert other_browser.get(link).status_code == 404
+    assert client.get("/c/aphp-2021/demande/contact").location == "/c/aphp-2021"
+    mail = db.session.execute(
+        sa.select(OutboxMessage).where(OutboxMessage.purpose == "resume_link")
+    ).scalar_one()
+    assert mail.status.value == "sent"
+
+
+def test_unknown_address_gets_the_same_answer_and_no_mail(
+    client: FlaskClient,
+    demo_case: Any,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page = client.post("/c/aphp-2021/reprendre", data={"email": "personne@example.fr"})
+    assert "Vérifiez votre messagerie" in page.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    assert "reprendre/" not in capsys.readouterr().out
+
+
+def test_expired_or_forged_link_is_refused(
+    client: FlaskClient,
+    demo_case: Any,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fill_claim(client)
+    capsys.readouterr()
+    client.post("/c/aphp-2021/demande/save-for-later")
+    link = sent_link(capsys)
+    db.session.execute(sa.update(ResumeLink).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    page = client.get(link)
+    assert page.status_code == 404 and "ne fonctionne plus" in page.get_data(as_text=True)
+    assert client.get("/c/aphp-2021/reprendre/forged").status_code == 404
+
+
+def test_resume_requests_are_rate_limited(client: FlaskClient, demo_case: Any) -> None:  # noqa: F811
+    codes = [
+        client.post("/c/aphp-2021/reprendre", data={"email": f"p{i}@example.fr"}).status_code
+        for i in range(6)
+    ]
+    assert codes == [200] * 5 + [429]
+
+
+def test_stale_drafts_are_purged(app: Flask, client: FlaskClient, demo_case: Any) -> None:  # noqa: F811
+    import io
+
+    from tests.evidence.test_uploads import jpeg
+
+    fill_claim(client)
+    post(
+        client,
+        "evidence",
+        {"kind": "other", "file": (io.BytesIO(jpeg()), "a.jpg")},
+        content_type="multipart/form-data",
+    )
+    claim = db.session.execute(sa.select(Claim)).scalar_one()
+    key_id, files = (
+        claim.claimant.data_key_id,
+        [p for p in (Path(app.instance_path) / "vault").rglob("*") if p.is_file()],
+    )
+    assert len(files) == 2  # original and derivative
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["retention", "purge"]).output.strip() == "purged 0 unfinished drafts"
+    db.session.execute(sa.update(Claim).values(updated_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    assert runner.invoke(args=["retention", "purge"]).output.strip() == "purged 1 unfinished drafts"
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Claim)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Claimant)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 0
+    assert db.session.get(DataKey, key_id).wrapped_key is None
+    assert not any(p.exists() for p in files)
+
+
+def test_huge_statement_is_refused_cleanly(client: FlaskClient, demo_case: Any) -> None:  # noqa: F811
+    fill_claim(client)
+    response = post(
+        client, "harm", {"claim_moral_harm": "y", "amount_moral_harm": "1500", "statement": "x" * 200_000}
+    )
+    assert response.status_code == 200 and "Entre 20 et 20 000 caractères." in response.get_data(as_text=True)
+    assert db.session.execute(sa.select(Claim.statement_ct)).scalar_one() is None
+
+
+def test_oversized_body_gets_the_413_page(app: Flask, client: FlaskClient, demo_case: Any) -> None:  # noqa: F811
+    fill_claim(client)
+    body = b"a" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = client.post(
+        "/c/aphp-2021/demande/evidence", data=body, content_type="multipart/form-data; boundary=x"
+    )
+    assert response.status_code == 413 and "trop volumineux" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 0
+
+
+def test_submission_is_rate_limited(client: FlaskClient, demo_case: Any) -> None:  # noqa: F811
+    codes = [post(client, "consent", {}).status_code for _ in range(11)]
+    assert 429 in codes and codes.index(429) == 10
