@@ -39,14 +39,27 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
 
 
 def rechunk(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Yield pieces of exactly ``size`` bytes (the last may be shorter), never more in memory."""
-    buf = bytearray()
+    """Yield pieces of exactly ``size`` bytes (the last may be shorter, possibly empty).
+
+    Linear in the input whatever the sizes of the pieces given: full pieces
+    are sliced from each input piece, only the remainder is carried over.
+    """
+    carry = b""
     for piece in chunks:
-        buf += piece
-        while len(buf) >= size:
-            yield bytes(buf[:size])
-            del buf[:size]
-    yield bytes(buf)
+        if carry:
+            needed = size - len(carry)
+            carry += piece[:needed]
+            piece = piece[needed:]
+            if len(carry) < size:
+                continue
+            yield carry
+            carry = b""
+        view = memoryview(piece)
+        full = len(piece) - len(piece) % size
+        for offset in range(0, full, size):
+            yield bytes(view[offset : offset + size])
+        carry = bytes(view[full:])
+    yield carry
 
 
 def encrypt_stream(
