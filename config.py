@@ -91,6 +91,9 @@ class Config:
     MAIL_TIMEOUT = 10
     MAIL_MAX_ATTEMPTS = 8
 
+    # "thread" (a local worker thread) or "inline" (right after the commit: tests).
+    JOBS_RUNNER = "thread"
+
     LANGUAGES = ("fr", "en")
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
@@ -107,6 +110,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    JOBS_RUNNER = "inline"
     GENERATE_KEYS = True
     WTF_CSRF_ENABLED = False
     PREFERRED_URL_SCHEME = "http"

@@ -11,8 +11,9 @@ def register_cli(app: Flask) -> None:
     from .crypto.cli import keys_cli
     from .demo.cli import demo_cli
     from .intake.cli import retention_cli
+    from .jobs.cli import jobs_cli
     from .mail.cli import mail_cli
     from .vault.cli import vault_cli
 
-    for group in (keys_cli, audit_cli, demo_cli, vault_cli, users_cli, mail_cli, retention_cli):
+    for group in (keys_cli, audit_cli, demo_cli, vault_cli, users_cli, mail_cli, retention_cli, jobs_cli):
         app.cli.add_command(group)

@@ -139,15 +139,43 @@ def open_image(stream: IO[bytes]) -> Image.Image:
 
 
 def _check_image(stream: IO[bytes], checked: CheckedFile) -> None:
+    """Header and structure only: decoding (the costly part) happens when the derivative is made."""
     image = open_image(stream)
     try:
         checked.width, checked.height = image.size
-        # Decoding catches truncated and corrupt files while the claimant is still there.
-        image.load()
+        if checked.detected_type == PNG:
+            image.verify()  # chunk CRCs through to IEND: catches truncation without decompressing
     except (OSError, SyntaxError, ValueError):
         raise UploadRefused("unreadable_image") from None
     finally:
         image.close()
+    if checked.detected_type == JPEG:
+        stream.seek(0)
+        if not jpeg_is_complete(stream.read()):
+            raise UploadRefused("unreadable_image")
+
+
+def jpeg_is_complete(data: bytes) -> bool:
+    """True if the segments are well formed up to the scan and an end-of-image marker follows it.
+
+    In the compressed scan 0xFF is always followed by 0x00 or a restart
+    marker, so a file cut short has no 0xFFD9 after its start of scan (the
+    one inside an EXIF thumbnail comes before it). Data after the end marker
+    (phone "motion photos") is allowed; the re-encoding drops it.
+    """
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return False
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:  # start of scan
+            return data.find(b"\xff\xd9", position + 2 + length) != -1
+        position += 2 + length
+    return False
 
 
 def _register_heif() -> None:

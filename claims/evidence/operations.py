@@ -16,8 +16,9 @@ from typing import IO, BinaryIO
 from ..audit.operations import record_event
 from ..crypto.envelope import decrypt, encrypt, new_key
 from ..extensions import db
+from ..jobs.operations import handler
 from ..vault import current_vault
-from .checks import MAX_FILE_BYTES, check_upload, clean_filename
+from .checks import MAX_FILE_BYTES, UploadRefused, check_upload, clean_filename
 from .models import Evidence, EvidenceKind, EvidenceStatus
 from .sanitise import sanitise
 
@@ -133,3 +134,16 @@ def make_derivative(evidence: Evidence) -> None:
     evidence.derivative_sha256 = blob.sha256
     evidence.status = EvidenceStatus.FLAGGED if evidence.warnings else EvidenceStatus.CLEAN
     db.session.flush()
+
+
+@handler("evidence.derivative")
+def derivative_job(evidence_id: str) -> dict[str, str]:
+    """Make the derivative of a stored original; an image that does not decode is rejected."""
+    evidence = db.session.get_one(Evidence, uuid.UUID(evidence_id))
+    try:
+        make_derivative(evidence)
+    except UploadRefused as refused:
+        evidence.status = EvidenceStatus.REJECTED
+        evidence.warnings = [*evidence.warnings, refused.code]
+    db.session.commit()
+    return {"status": evidence.status.value}

@@ -10,13 +10,14 @@ not copied, and page and annotation actions of those kinds are dropped.
 from __future__ import annotations
 
 import io
+import zlib
 from typing import IO
 
 from PIL import Image, ImageOps
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
-from .checks import JPEG, PDF, _action_warnings, _resolve, open_image
+from .checks import JPEG, PDF, UploadRefused, _action_warnings, _resolve, open_image
 
 JPEG_QUALITY = 85
 
@@ -31,6 +32,10 @@ def sanitise(stream: IO[bytes], detected_type: str) -> tuple[bytes, str]:
 def reencode_image(stream: IO[bytes]) -> bytes:
     image = open_image(stream)
     try:
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError, zlib.error):
+            raise UploadRefused("unreadable_image") from None
         upright = ImageOps.exif_transpose(image)
         if upright.mode in ("RGBA", "LA", "P"):
             rgba = upright.convert("RGBA")

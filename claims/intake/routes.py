@@ -17,8 +17,9 @@ from ..cases.models import Case, CaseStatus
 from ..claimants.models import Claim, ClaimStatus
 from ..evidence.checks import UploadRefused
 from ..evidence.models import Evidence, EvidenceKind
-from ..evidence.operations import accept_evidence, make_derivative
+from ..evidence.operations import accept_evidence
 from ..extensions import db, limiter
+from ..jobs.operations import dispatch, enqueue
 from . import bp
 from .forms import (
     EVIDENCE_LABELS,
@@ -236,10 +237,10 @@ def _evidence(case: Case, claim: Claim) -> str | Response:
                 db.session.rollback()
                 form.file.errors.append(refused.message)
             else:
+                # The original is durable; re-encoding runs in the background, nobody waits on it.
+                job = enqueue("evidence.derivative", evidence_id=str(evidence.id))
                 db.session.commit()
-                # The derivative; a job may take this over so that nobody waits on re-encoding.
-                make_derivative(evidence)
-                db.session.commit()
+                dispatch(job)
                 flash(_("Pièce ajoutée."), "info")
                 return _go(case, "evidence")
     return _render(case, claim, "evidence", form=form, labels=EVIDENCE_LABELS, max_files=MAX_FILES)

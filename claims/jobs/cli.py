@@ -1,0 +1,17 @@
+"""flask jobs ...: run queued background jobs."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from .operations import run_queued
+
+jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+
+@jobs_cli.command("run")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
+def run(limit: int) -> None:
+    """Run jobs still queued (left by a crash or a restart); safe to run from cron."""
+    click.echo(f"ran {run_queued(limit)} jobs")

@@ -1,0 +1,77 @@
+"""Background jobs: the derivative of an upload is made after the original is stored."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import zlib
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from claims.evidence.models import EvidenceKind, EvidenceStatus
+from claims.evidence.operations import accept_evidence
+from claims.extensions import db
+from claims.jobs.models import Job, JobStatus
+from claims.jobs.operations import dispatch, enqueue, stop_runner
+from tests.evidence.test_uploads import jpeg
+
+
+def test_thread_runner_makes_the_derivative(app: Flask, make_claim: Any) -> None:
+    app.config["JOBS_RUNNER"] = "thread"
+    evidence = accept_evidence(make_claim(), io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="a.jpg")
+    job = enqueue("evidence.derivative", evidence_id=str(evidence.id))
+    db.session.commit()
+    dispatch(job)
+    stop_runner()  # waits for the worker
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if db.session.get(Job, job.id).status == JobStatus.SUCCEEDED:
+            break
+        time.sleep(0.05)
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status == JobStatus.SUCCEEDED
+    assert db.session.get(type(evidence), evidence.id).status == EvidenceStatus.CLEAN
+
+
+def png_with_corrupt_pixels() -> bytes:
+    """Valid chunks and CRCs (the cheap check passes); pixel data that is not zlib: only decoding tells."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", b"not zlib data" * 50)
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_undecodable_image_is_rejected_by_the_job(app: Flask, make_claim: Any) -> None:
+    evidence = accept_evidence(
+        make_claim(), io.BytesIO(png_with_corrupt_pixels()), kind=EvidenceKind.OTHER, filename="b.png"
+    )
+    job = enqueue("evidence.derivative", evidence_id=str(evidence.id))
+    db.session.commit()
+    dispatch(job)  # inline in tests
+    db.session.expire_all()
+    stored = db.session.get(type(evidence), evidence.id)
+    assert db.session.get(Job, job.id).status == JobStatus.SUCCEEDED
+    assert stored.status == EvidenceStatus.REJECTED and "unreadable_image" in stored.warnings
+    assert stored.derivative_storage_key is None
+
+
+def test_cli_runs_jobs_left_queued(app: Flask, make_claim: Any) -> None:
+    evidence = accept_evidence(make_claim(), io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="c.jpg")
+    enqueue("evidence.derivative", evidence_id=str(evidence.id))
+    db.session.commit()  # committed, never dispatched: as after a crash
+    result = app.test_cli_runner().invoke(args=["jobs", "run"])
+    assert result.output.strip() == "ran 1 jobs"
+    db.session.expire_all()
+    assert db.session.execute(sa.select(Job.status)).scalar_one() == JobStatus.SUCCEEDED
+    assert db.session.get(type(evidence), evidence.id).derivative_storage_key is not None
