@@ -24,11 +24,13 @@ def parse_args(description: str) -> argparse.Namespace:
 
 
 @contextmanager
-def benchmark_app() -> Iterator[Flask]:
+def benchmark_app(**overrides: Any) -> Iterator[Flask]:
     """A fresh app and schema; RECOURS_BENCH_DATABASE_URL selects PostgreSQL (wiped)."""
     with tempfile.TemporaryDirectory(prefix="recours-bench-") as tmp:
         url = os.environ.get("RECOURS_BENCH_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        app = create_app("testing", {"DATABASE_URL": url}, instance_path=str(Path(tmp) / "instance"))
+        app = create_app(
+            "testing", {"DATABASE_URL": url, **overrides}, instance_path=str(Path(tmp) / "instance")
+        )
         with app.app_context():
             db.drop_all()
             db.create_all()
