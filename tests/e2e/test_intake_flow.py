@@ -124,3 +124,31 @@ def test_works_at_320_pixels_wide(page: Any, check_accessibility: Any) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 320
     check_accessibility(page, "eligibility at 320 px")
+
+
+def test_first_steps_with_the_keyboard_alone(page: Any) -> None:
+    """Tab and Space/Enter only: the start button, the radios, the identity fields."""
+    create_demo_case()
+    db.session.commit()
+    page.goto("/")
+    button = page.locator("text=Commencer ma demande")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if button.evaluate("b => b === document.activeElement"):
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/demande/eligibility")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("() => document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")  # to the main content
+    for _question in range(2):
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")  # the first option of the group: "Oui"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/demande/identity*")  # "#main" stays from the skip link
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement.tagName + ':' + (document.activeElement.id || '')")
+    assert focused, "nothing takes the focus"
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # the focus is visible

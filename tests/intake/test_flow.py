@@ -223,3 +223,76 @@ def test_consent_is_required_to_submit(client: FlaskClient, demo_case: Any) -> N
     response = post(client, "consent", {"signature": "Élodie Lefèvre"})
     assert response.status_code == 200 and "Il y a un problème" in response.get_data(as_text=True)
     assert db.session.execute(sa.select(Claim.status)).scalar_one() == ClaimStatus.DRAFT
+
+
+MARKUP = '<b>x</b><img src=x onerror=alert(1)><link href="http://evil.example">y</link>'
+
+
+def test_markup_in_every_text_field_stays_text(client: FlaskClient, demo_case: Any) -> None:
+    """HTML and reportlab markup typed anywhere is stored as typed and shown escaped, page and PDF."""
+    import base64
+
+    client.post("/c/aphp-2021/start")
+    post(client, "eligibility", {"q_tested_2020": "yes", "q_notified": "yes"})
+    assert (
+        post(
+            client,
+            "identity",
+            {
+                "civility": "",
+                "first_name": "F" + MARKUP,
+                "last_name": "L" + MARKUP,
+                "birth_date": "1984-03-07",
+                "birth_place": "P" + MARKUP,
+            },
+        ).status_code
+        == 302
+    )
+    assert (
+        post(
+            client,
+            "contact",
+            {
+                "address_line1": "A" + MARKUP,
+                "address_line2": "B" + MARKUP,
+                "postal_code": "75011",
+                "city": "C" + MARKUP,
+                "country": "D" + MARKUP,
+                "email": "e@example.fr",
+                "phone": "06 12 34 56 78",
+            },
+        ).status_code
+        == 302
+    )
+    assert (
+        post(client, "details", {"nir": VALID_NIR, "test_date": "", "test_place": "T" + MARKUP}).status_code
+        == 302
+    )
+    post(client, "harm", {"claim_moral_harm": "y", "amount_moral_harm": "1", "statement": "S" + MARKUP})
+    post(
+        client,
+        "evidence",
+        {"kind": "other", "file": (io.BytesIO(pdf()), "N" + MARKUP + ".pdf")},
+        content_type="multipart/form-data",
+    )
+    review = client.get("/c/aphp-2021/demande/review").get_data(as_text=True)
+    assert "<img src=x" not in review and "<b>x</b>" not in review
+    assert review.count("&lt;img src=x onerror=alert(1)&gt;") >= 8
+    post(
+        client,
+        "consent",
+        {
+            "accept_privacy": "y",
+            "accept_mandate": "y",
+            "accept_fees": "y",
+            "civil_party": "y",
+            "signature": "Sig" + MARKUP,
+            "idempotency_key": "m",
+        },
+    )
+    claim = db.session.execute(sa.select(Claim)).scalar_one()
+    assert claim.claimant.first_name == "F" + MARKUP and claim.signature_name == "Sig" + MARKUP
+    mail = db.session.execute(sa.select(OutboxMessage)).scalar_one()
+    pages = PdfReader(io.BytesIO(base64.b64decode(mail.attachments[0]["data"]))).pages
+    text = " ".join(p.extract_text() for p in pages).replace("\n", " ")  # long values wrap at spaces
+    assert text.count("<img src=x onerror=alert(1)>") >= 8
