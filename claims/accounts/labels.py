@@ -28,4 +28,5 @@ PERMISSION_LABELS = {
     Permission.MANAGE_USERS: _l("Gérer les comptes du cabinet"),
     Permission.MANAGE_CASES: _l("Gérer les actions collectives"),
     Permission.READ_AUDIT_LOG: _l("Lire le journal d’audit"),
+    Permission.MANAGE_MAIL: _l("Suivre les courriels envoyés (sans leur contenu)"),
 }

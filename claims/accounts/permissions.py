@@ -23,6 +23,7 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_CASES = "manage_cases"
     READ_AUDIT_LOG = "read_audit_log"
+    MANAGE_MAIL = "manage_mail"
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -50,6 +51,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_USERS,
             Permission.MANAGE_CASES,
             Permission.READ_AUDIT_LOG,
+            Permission.MANAGE_MAIL,
         }
     ),
 }

@@ -167,3 +167,21 @@ def test_cli_sends_and_lists_without_content(app: Flask, smtp_server: Inbox, mak
     assert "claim_receipt" in listing and "sent" in listing
     assert "elodie" not in listing and "confidentiel" not in listing
     assert len(smtp_server.messages) == 1
+
+
+def test_admin_reads_the_outbox_without_content_and_requeues(
+    client: Any, login_as: Any, make_claimant: Any
+) -> None:
+    claimant = make_claimant()
+    message = queue_mail(
+        claimant.email, "Sujet confidentiel", "Corps", data_key=claimant.data_key, purpose="claim_receipt"
+    )
+    message.status = MailStatus.FAILED
+    db.session.commit()
+    login_as("admin")
+    page = client.get("/console/mail").get_data(as_text=True)
+    assert "claim_receipt" in page and "failed" in page
+    assert "elodie" not in page and "confidentiel" not in page
+    assert client.post(f"/console/mail/{message.id}/requeue").status_code == 302
+    db.session.refresh(message)
+    assert message.status == MailStatus.QUEUED and message.attempts == 0
