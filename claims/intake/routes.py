@@ -172,7 +172,7 @@ def _simple(form_class: type, step_name: str, fields: tuple[str, ...]) -> Any:
             save_fields(claim, step_name, {f: form[f].data for f in fields})
             db.session.commit()
             return _go(case, _next_step(case, step_name))
-        return _render(case, claim, step_name, form=form)
+        return _render(case, claim, step_name, "fields", form=form)
 
     return handler
 
@@ -193,7 +193,7 @@ def _details(case: Case, claim: Claim) -> str | Response:
         save_details(claim, form.nir.data if "nir" in case.optional_fields else None, covid)
         db.session.commit()
         return _go(case, _next_step(case, "details"))
-    return _render(case, claim, "details", form=form)
+    return _render(case, claim, "details", "fields", form=form)
 
 
 def _harm(case: Case, claim: Claim) -> str | Response:
