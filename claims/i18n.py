@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel
 
+from .security import set_private_cookie
+
 
 def select_locale() -> str:
     if not has_request_context():  # CLI, jobs: French, the court's language
@@ -32,14 +34,7 @@ def init_app(app: Flask, babel: Babel) -> None:
     @app.after_request
     def set_language_cookie(response: Response) -> Response:
         if g.get("set_lang_cookie"):
-            response.set_cookie(
-                "lang",
-                g.set_lang_cookie,
-                max_age=365 * 86400,
-                samesite="Lax",
-                secure=app.config["SESSION_COOKIE_SECURE"],
-                httponly=True,
-            )
+            set_private_cookie(response, "lang", g.set_lang_cookie, max_age=365 * 86400)
         return response
 
     @app.context_processor

@@ -1,8 +1,8 @@
-"""Security headers on every response."""
+"""Security headers on every response, and the attributes of every cookie the app sets."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -36,3 +36,22 @@ def init_app(app: Flask) -> None:
         if request.endpoint != "static":
             headers["Cache-Control"] = "no-store"
         return response
+
+
+def set_private_cookie(response: Response, name: str, value: str, *, max_age: int | None = None) -> None:
+    """A cookie no script can read, sent only to this site (and only over HTTPS in production)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+        path="/",
+    )
+
+
+def clear_private_cookie(response: Response, name: str) -> None:
+    response.delete_cookie(
+        name, path="/", secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax"
+    )

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
 
 from ..extensions import db
+from ..security import clear_private_cookie, set_private_cookie
 from ..types import utcnow
 from .models import SessionStage, StaffSession, User, UserState
 
@@ -109,16 +110,7 @@ def init_app(app: Flask) -> None:
         name = app.config["STAFF_SESSION_COOKIE_NAME"]
         token = g.get("staff_session_token")
         if token:
-            response.set_cookie(
-                name,
-                token,
-                httponly=True,
-                secure=app.config["SESSION_COOKIE_SECURE"],
-                samesite="Lax",
-                path="/",
-            )
+            set_private_cookie(response, name, token)
         elif g.get("staff_session_clear"):
-            response.delete_cookie(
-                name, path="/", secure=app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax"
-            )
+            clear_private_cookie(response, name)
         return response

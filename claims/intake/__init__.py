@@ -9,6 +9,8 @@ from decimal import Decimal
 from flask import Blueprint, Flask, Response, g
 from flask_babel import format_currency, format_date
 
+from ..security import set_private_cookie
+
 bp = Blueprint("intake", __name__)
 
 
@@ -21,14 +23,11 @@ def init_app(app: Flask) -> None:
     def set_draft_cookie(response: Response) -> Response:
         token = g.get("draft_token")
         if token:
-            response.set_cookie(
+            set_private_cookie(
+                response,
                 app.config["DRAFT_COOKIE_NAME"],
                 token,
                 max_age=app.config["DRAFT_COOKIE_DAYS"] * 86400,
-                httponly=True,
-                secure=app.config["SESSION_COOKIE_SECURE"],
-                samesite="Lax",
-                path="/",
             )
         return response
 
