@@ -7,7 +7,6 @@ code or secret.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..audit.operations import record_event
+from ..crypto import hash_token
 from ..extensions import db
 from ..types import utcnow
 from . import totp
@@ -56,10 +56,6 @@ def find_user(email: str) -> User | None:
 # Invitations -----------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "ignore")).hexdigest()
-
-
 def create_user(
     email: str, full_name: str, role: Role, *, invited_by: User | None = None
 ) -> tuple[User, str]:
@@ -86,7 +82,7 @@ def issue_invitation(user: User, *, invited_by: User | None = None) -> str:
     days = current_app.config["INVITATION_DAYS"]
     db.session.add(
         Invitation(
-            token_hash=_token_hash(token),
+            token_hash=hash_token(token),
             user=user,
             created_by_id=invited_by.id if invited_by else None,
             expires_at=utcnow() + timedelta(days=days),
@@ -98,7 +94,7 @@ def issue_invitation(user: User, *, invited_by: User | None = None) -> str:
 
 def find_invitation(token: str) -> Invitation | None:
     invitation = db.session.execute(
-        sa.select(Invitation).where(Invitation.token_hash == _token_hash(token))
+        sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
     ).scalar_one_or_none()
     if invitation is None or invitation.used_at is not None or invitation.expires_at < utcnow():
         return None

@@ -8,13 +8,13 @@ disabling take effect on the very next request.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
 
+from ..crypto import hash_token
 from ..extensions import db
 from ..security import clear_private_cookie, set_private_cookie
 from ..types import utcnow
@@ -24,10 +24,6 @@ from .models import SessionStage, StaffSession, User, UserState
 TOUCH_INTERVAL = timedelta(seconds=60)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
 def start_session(user: User, stage: SessionStage) -> StaffSession:
     """A new session with a new id (never reuse one from before sign-in)."""
     current = current_staff_session()
@@ -35,7 +31,7 @@ def start_session(user: User, stage: SessionStage) -> StaffSession:
         current.revoked_at = utcnow()
     token = secrets.token_urlsafe(32)
     staff_session = StaffSession(
-        token_hash=_hash(token), user=user, stage=stage, remote_addr=request.remote_addr
+        token_hash=hash_token(token), user=user, stage=stage, remote_addr=request.remote_addr
     )
     db.session.add(staff_session)
     db.session.flush()
@@ -47,7 +43,7 @@ def start_session(user: User, stage: SessionStage) -> StaffSession:
 def advance_session(staff_session: StaffSession, stage: SessionStage) -> None:
     """Move to the next stage under a new token: the pre-2FA cookie is worthless afterwards."""
     token = secrets.token_urlsafe(32)
-    staff_session.token_hash = _hash(token)
+    staff_session.token_hash = hash_token(token)
     staff_session.stage = stage
     g.staff_session_token = token
 
@@ -92,7 +88,7 @@ def current_staff_session() -> StaffSession | None:
     if not token or len(token) > 100:
         return None
     staff_session = db.session.execute(
-        sa.select(StaffSession).where(StaffSession.token_hash == _hash(token))
+        sa.select(StaffSession).where(StaffSession.token_hash == hash_token(token))
     ).scalar_one_or_none()
     if staff_session is None or not _is_valid(staff_session):
         g.staff_session_clear = True

@@ -14,6 +14,8 @@ only; field and file ciphertexts are not touched.
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Flask, current_app
 
 from .blind_index import blind_index
@@ -38,3 +40,13 @@ def set_current_keyring(keyring: Keyring) -> None:
 
 def compute_blind_index(name: str, normalised: str) -> str:
     return blind_index(current_keyring().blind_index_key, name, normalised)
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a bearer token (session, invitation, draft, resume link): its SHA-256.
+
+    The tokens are 256 random bits, so a plain hash is enough, and a copy of
+    the database yields nothing usable. Non-ASCII input (a forged cookie) is
+    dropped rather than raising.
+    """
+    return hashlib.sha256(token.encode("ascii", "ignore")).hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,7 +14,7 @@ from ..audit.operations import record_event
 from ..cases.models import Case, CaseText, TextKind
 from ..claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus, ResumeLink
 from ..claimants.operations import generate_reference
-from ..crypto import compute_blind_index
+from ..crypto import compute_blind_index, hash_token
 from ..documents.receipt import receipt_pdf
 from ..extensions import db
 from ..mail.operations import Attachment, queue_mail
@@ -28,10 +27,6 @@ class IntakeError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "ignore")).hexdigest()
 
 
 def steps_for(case: Case) -> list[str]:
@@ -47,7 +42,7 @@ def start_draft(case: Case, remote_addr: str | None) -> tuple[Claim, str]:
         case=case,
         claimant=claimant,
         status=ClaimStatus.DRAFT,
-        draft_token_hash=token_hash(token),
+        draft_token_hash=hash_token(token),
         completed_steps=[],
         source_ip_day_bidx=compute_blind_index("ip_day", f"{remote_addr}|{date.today().isoformat()}"),
     )
@@ -61,7 +56,7 @@ def find_claim_by_token(case: Case, token: str | None) -> Claim | None:
     if not token or len(token) > 100:
         return None
     claim = db.session.execute(
-        sa.select(Claim).where(Claim.draft_token_hash == token_hash(token), Claim.case_id == case.id)
+        sa.select(Claim).where(Claim.draft_token_hash == hash_token(token), Claim.case_id == case.id)
     ).scalar_one_or_none()
     if claim is None or claim.status not in (ClaimStatus.DRAFT, ClaimStatus.SUBMITTED):
         return None
@@ -253,7 +248,7 @@ def send_resume_link(claim: Claim, link_for: Any) -> None:
     token = secrets.token_urlsafe(32)
     hours = current_app.config["RESUME_LINK_HOURS"]
     db.session.add(
-        ResumeLink(token_hash=token_hash(token), claim=claim, expires_at=utcnow() + timedelta(hours=hours))
+        ResumeLink(token_hash=hash_token(token), claim=claim, expires_at=utcnow() + timedelta(hours=hours))
     )
     english = claim.claimant.language == "en"
     link = link_for(token)
@@ -277,7 +272,7 @@ def send_resume_link(claim: Claim, link_for: Any) -> None:
 def use_resume_link(case: Case, token: str) -> tuple[Claim, str] | None:
     """Consume a link: the draft gets a new access token (the old cookie stops working)."""
     link = db.session.execute(
-        sa.select(ResumeLink).where(ResumeLink.token_hash == token_hash(token))
+        sa.select(ResumeLink).where(ResumeLink.token_hash == hash_token(token))
     ).scalar_one_or_none()
     if (
         link is None
@@ -294,7 +289,7 @@ def use_resume_link(case: Case, token: str) -> tuple[Claim, str] | None:
     if claimed.rowcount != 1 or link.claim.status != ClaimStatus.DRAFT:
         return None
     new_token = secrets.token_urlsafe(32)
-    link.claim.draft_token_hash = token_hash(new_token)
+    link.claim.draft_token_hash = hash_token(new_token)
     record_event("claim.resumed", actor_type="claimant", object_type="claim", object_id=link.claim.id)
     return link.claim, new_token
 
