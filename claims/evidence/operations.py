@@ -11,16 +11,19 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import IO, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from ..audit.operations import record_event
 from ..crypto.envelope import decrypt, encrypt, new_key
 from ..extensions import db
 from ..jobs.operations import handler
-from ..vault import current_vault
+from ..vault import StoredBlob, current_vault
 from .checks import MAX_FILE_BYTES, UploadRefused, check_upload, clean_filename
 from .models import Evidence, EvidenceKind, EvidenceStatus
 from .sanitise import sanitise
+
+if TYPE_CHECKING:
+    from ..claimants.models import Claim
 
 
 def _file_aad(evidence_id: uuid.UUID, role: str) -> bytes:
@@ -31,8 +34,26 @@ def _key_aad(evidence_id: uuid.UUID, role: str) -> bytes:
     return f"recours:file-key:{evidence_id}:{role}".encode()
 
 
+def _put_file(
+    evidence_id: uuid.UUID,
+    field_key: bytes,
+    role: str,
+    source: BinaryIO | Iterable[bytes],
+    max_size: int | None = None,
+) -> tuple[StoredBlob, bytes]:
+    """Store a file under a new key; return what was stored and the key wrapped by the owner's data key."""
+    file_key = new_key()
+    blob = current_vault().put(source, key=file_key, aad=_file_aad(evidence_id, role), max_size=max_size)
+    return blob, encrypt(field_key, file_key, _key_aad(evidence_id, role))
+
+
+def _open_file(evidence: Evidence, role: str, storage_key: str, wrapped_key: bytes) -> Iterator[bytes]:
+    file_key = decrypt(evidence.field_key(), wrapped_key, _key_aad(evidence.id, role))
+    return current_vault().open(storage_key, key=file_key, aad=_file_aad(evidence.id, role))
+
+
 def store_evidence(
-    claim: object,
+    claim: Claim,
     source: BinaryIO | Iterable[bytes],
     *,
     kind: EvidenceKind,
@@ -47,10 +68,8 @@ def store_evidence(
     flushed here, so that bulk callers (the demo seed) insert in batches.
     """
     evidence_id = uuid.uuid4()
-    file_key = new_key()
-    blob = current_vault().put(
-        source, key=file_key, aad=_file_aad(evidence_id, "original"), max_size=max_size
-    )
+    # The owner's data key wraps the file key: reached through the claim, before the row exists.
+    blob, wrapped_key = _put_file(evidence_id, claim.field_key(), "original", source, max_size)
     evidence = Evidence(
         id=evidence_id,
         claim=claim,
@@ -59,34 +78,29 @@ def store_evidence(
         size=blob.size,
         sha256=blob.sha256,
         storage_key=blob.storage_key,
-        wrapped_file_key=b"",
+        wrapped_file_key=wrapped_key,
         original_filename=original_filename,
     )
-    evidence.wrapped_file_key = encrypt(evidence.field_key(), file_key, _key_aad(evidence_id, "original"))
     db.session.add(evidence)
     return evidence
 
 
 def open_evidence(evidence: Evidence) -> Iterator[bytes]:
     """Verified plaintext of the original; raises KeyDestroyed once shredded."""
-    file_key = decrypt(evidence.field_key(), evidence.wrapped_file_key, _key_aad(evidence.id, "original"))
-    return current_vault().open(evidence.storage_key, key=file_key, aad=_file_aad(evidence.id, "original"))
+    return _open_file(evidence, "original", evidence.storage_key, evidence.wrapped_file_key)
 
 
 def open_derivative(evidence: Evidence) -> Iterator[bytes]:
     """Verified plaintext of the sanitised derivative (what reviewers and bundles use)."""
     if evidence.derivative_storage_key is None or evidence.derivative_wrapped_key is None:
         raise LookupError("no derivative yet")
-    file_key = decrypt(
-        evidence.field_key(), evidence.derivative_wrapped_key, _key_aad(evidence.id, "derivative")
-    )
-    return current_vault().open(
-        evidence.derivative_storage_key, key=file_key, aad=_file_aad(evidence.id, "derivative")
+    return _open_file(
+        evidence, "derivative", evidence.derivative_storage_key, evidence.derivative_wrapped_key
     )
 
 
 def accept_evidence(
-    claim: object,
+    claim: Claim,
     upload: IO[bytes],
     *,
     kind: EvidenceKind,
@@ -123,12 +137,9 @@ def make_derivative(evidence: Evidence) -> None:
     """Sanitise the stored original into its derivative (flushes, no commit)."""
     original = io.BytesIO(b"".join(open_evidence(evidence)))
     data, derivative_type = sanitise(original, evidence.detected_type)
-    file_key = new_key()
-    blob = current_vault().put([data], key=file_key, aad=_file_aad(evidence.id, "derivative"))
+    blob, wrapped_key = _put_file(evidence.id, evidence.field_key(), "derivative", [data])
     evidence.derivative_storage_key = blob.storage_key
-    evidence.derivative_wrapped_key = encrypt(
-        evidence.field_key(), file_key, _key_aad(evidence.id, "derivative")
-    )
+    evidence.derivative_wrapped_key = wrapped_key
     evidence.derivative_type = derivative_type
     evidence.derivative_size = blob.size
     evidence.derivative_sha256 = blob.sha256
