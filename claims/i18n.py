@@ -8,7 +8,7 @@ The choice comes from ``?lang=``, then the ``lang`` cookie, then the browser.
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, g, has_request_context, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 from .security import set_private_cookie
 
@@ -21,6 +21,11 @@ def select_locale() -> str:
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    """The interface language of this request ("fr" or "en")."""
+    return str(get_locale() or "fr")
 
 
 def init_app(app: Flask, babel: Babel) -> None:
@@ -39,6 +44,4 @@ def init_app(app: Flask, babel: Babel) -> None:
 
     @app.context_processor
     def language() -> dict[str, object]:
-        from flask_babel import get_locale
-
-        return {"lang": str(get_locale() or "fr")}
+        return {"lang": current_language()}

@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
@@ -19,6 +18,7 @@ from ..evidence.checks import UploadRefused
 from ..evidence.models import Evidence, EvidenceKind
 from ..evidence.operations import accept_evidence
 from ..extensions import db, limiter
+from ..i18n import current_language
 from ..jobs.operations import dispatch, enqueue
 from . import bp
 from .forms import (
@@ -51,10 +51,6 @@ from .operations import (
 
 MAX_FILES = 10
 MAX_TOTAL_BYTES = 60 * 1024 * 1024
-
-
-def _lang() -> str:
-    return str(get_locale() or "fr")
 
 
 def _case(slug: str) -> Case:
@@ -96,7 +92,7 @@ def _go(case: Case, step: str) -> Response:
 @bp.get("/c/<slug>")
 def case_page(slug: str) -> str:
     case = _case(slug)
-    texts = current_texts(case, _lang())
+    texts = current_texts(case, current_language())
     return render_template("intake/case.html", case=case, texts=texts, draft=_draft(case))
 
 
@@ -143,16 +139,16 @@ def _render(case: Case, claim: Claim, step: str, template: str | None = None, **
 def _eligibility(case: Case, claim: Claim) -> str | Response:
     saved = {f"q_{k}": ("yes" if v else "no") for k, v in (claim.eligibility_answers or {}).items()}
     form = (
-        eligibility_form(case.eligibility_questions, _lang(), **saved)
+        eligibility_form(case.eligibility_questions, current_language(), **saved)
         if request.method == "GET"
-        else eligibility_form(case.eligibility_questions, _lang(), formdata=request.form)
+        else eligibility_form(case.eligibility_questions, current_language(), formdata=request.form)
     )
     if request.method == "POST" and form.validate():
         answers = {q["code"]: form[f"q_{q['code']}"].data == "yes" for q in case.eligibility_questions}
         failed = save_eligibility(claim, answers)
         db.session.commit()
         if failed:
-            return _render(case, claim, "eligibility", "not_eligible", failed=failed, lang=_lang())
+            return _render(case, claim, "eligibility", "not_eligible", failed=failed, lang=current_language())
         return _go(case, _next_step(case, "eligibility"))
     return _render(case, claim, "eligibility", form=form)
 
@@ -204,9 +200,9 @@ def _harm(case: Case, claim: Claim) -> str | Response:
             data[f"claim_{harm.head}"], data[f"amount_{harm.head}"] = True, harm.amount
         for head in heads:
             data.setdefault(f"amount_{head['code']}", None)
-        form = harm_form(heads, _lang(), **data)
+        form = harm_form(heads, current_language(), **data)
     else:
-        form = harm_form(heads, _lang(), formdata=request.form)
+        form = harm_form(heads, current_language(), formdata=request.form)
     if request.method == "POST" and form.validate():
         amounts = {
             h["code"]: form[f"amount_{h['code']}"].data for h in heads if form[f"claim_{h['code']}"].data
@@ -214,7 +210,7 @@ def _harm(case: Case, claim: Claim) -> str | Response:
         save_harms(claim, amounts, form.statement.data)
         db.session.commit()
         return _go(case, _next_step(case, "harm"))
-    return _render(case, claim, "harm", form=form, heads=heads, lang=_lang())
+    return _render(case, claim, "harm", form=form, heads=heads, lang=current_language())
 
 
 def _evidence(case: Case, claim: Claim) -> str | Response:
@@ -261,7 +257,10 @@ def remove_evidence(slug: str, evidence_id: uuid.UUID) -> Response:
 def _review(case: Case, claim: Claim) -> str | Response:
     if request.method == "POST":
         return _go(case, "consent")
-    labels = {h["code"]: (h["label_en"] if _lang() == "en" else h["label_fr"]) for h in case.heads_of_damage}
+    labels = {
+        h["code"]: (h["label_en"] if current_language() == "en" else h["label_fr"])
+        for h in case.heads_of_damage
+    }
     return _render(
         case,
         claim,
@@ -286,7 +285,7 @@ def _consent(case: Case, claim: Claim) -> str | Response:
                 signature=form.signature.data,
                 legal_aid=form.legal_aid.data,
                 honeypot=form.website.data or "",
-                language=_lang(),
+                language=current_language(),
                 remote_addr=request.remote_addr,
                 idempotency_key=form.idempotency_key.data or "",
             )
@@ -299,7 +298,7 @@ def _consent(case: Case, claim: Claim) -> str | Response:
             db.session.rollback()
             return _go(case, "review")
         return redirect(url_for("intake.receipt", slug=case.slug))
-    return _render(case, claim, "consent", form=form, texts=current_texts(case, _lang()))
+    return _render(case, claim, "consent", form=form, texts=current_texts(case, current_language()))
 
 
 @bp.get("/c/<slug>/recu")
