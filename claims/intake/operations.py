@@ -15,6 +15,7 @@ from ..cases.models import Case, CaseText, TextKind
 from ..claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus, ResumeLink
 from ..claimants.operations import generate_reference
 from ..crypto import compute_blind_index, hash_token
+from ..crypto.blind_index import normalise_email
 from ..documents.receipt import receipt_pdf
 from ..extensions import db
 from ..mail.operations import Attachment, queue_mail
@@ -231,8 +232,6 @@ def _queue_receipt(claim: Claim, texts: dict[TextKind, CaseText]) -> None:
 
 
 def find_draft_by_email(case: Case, email: str) -> Claim | None:
-    from ..crypto.blind_index import normalise_email
-
     index = compute_blind_index("email", normalise_email(email))
     return db.session.execute(
         sa.select(Claim)
@@ -314,7 +313,6 @@ def purge_stale_drafts() -> int:
             db.session.delete(evidence)
         db.session.execute(sa.delete(ResumeLink).where(ResumeLink.claim_id == claim.id))
         db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.data_key_id == claimant.data_key_id))
-        claim.harms = []
         data_key = claimant.data_key
         claim_id = claim.id
         db.session.delete(claim)

@@ -43,7 +43,7 @@ class Attachment:
 def single_line(value: str, limit: int = 200) -> str:
     """Header text: no line breaks (header injection), no control characters."""
     cleaned = visible_text(value.replace("\r", " ").replace("\n", " ").replace("\t", " "))
-    return " ".join(cleaned.split(" "))[:limit].strip()
+    return cleaned[:limit].strip()
 
 
 def queue_mail(
