@@ -188,11 +188,14 @@ def fresh_totp_code(user: Any) -> str:
 
     import pyotp
 
-    current = int(time.time() // 30)
-    for step in (current - 1, current, current + 1):
-        if user.totp_last_step is None or step > user.totp_last_step:
-            return pyotp.TOTP(user.totp_secret).generate_otp(step)
-    raise AssertionError("no unused TOTP step left in the drift window; wait 30 s")
+    # Never the previous step: it leaves the drift window if a 30 s boundary passes before
+    # the server checks it. The current step, else the next; else wait for a new step.
+    while True:
+        current = int(time.time() // 30)
+        for step in (current, current + 1):
+            if user.totp_last_step is None or step > user.totp_last_step:
+                return pyotp.TOTP(user.totp_secret).generate_otp(step)
+        time.sleep(30 - time.time() % 30 + 0.05)
 
 
 @pytest.fixture
