@@ -36,7 +36,8 @@ class Config:
     VAULT_BACKEND = "local"
     VAULT_PATH: str | None = None
 
-    # Request bodies above this size are refused with 413 before being read.
+    # Request bodies above this size are refused with 413 before being read. An uploaded file
+    # is held in memory (never in a clear temporary file), at most 15 MB of it (see security.py).
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 
     # Flask's signed cookie holds only the CSRF token; who is signed in lives
@@ -91,8 +92,8 @@ class Config:
     MAIL_TIMEOUT = 10
     MAIL_MAX_ATTEMPTS = 8
 
-    # "thread" (a local worker thread) or "inline" (right after the commit: tests).
-    JOBS_RUNNER = "thread"
+    # "local" (a worker process started by the web process) or "inline" (right after the commit: tests).
+    JOBS_RUNNER = "local"
 
     LANGUAGES = ("fr", "en")
     BABEL_DEFAULT_LOCALE = "fr"

@@ -44,6 +44,8 @@ def create_app(
         app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
 
+    # The local jobs worker (a separate process) builds its app from the same arguments.
+    app.extensions["recours_factory"] = (config_name, overrides, app.instance_path)
     _configure_keys(app)
     _configure_database(app)
     if config_name == "production":

@@ -32,6 +32,22 @@ def write_atomically(path: Path, chunks: Iterable[bytes]) -> int:
     return written
 
 
+def make_dirs_durably(directory: Path, mode: int = 0o700) -> None:
+    """Create ``directory`` and any missing parents; each new entry is made durable.
+
+    A new folder is an entry in its parent: until the parent is fsynced, a
+    power cut can take the folder, and every file written into it, away.
+    """
+    if directory.is_dir():
+        return
+    make_dirs_durably(directory.parent, mode)
+    try:
+        directory.mkdir(mode=mode)
+    except FileExistsError:
+        return  # made at the same time by another writer, which makes it durable
+    fsync_dir(directory.parent)
+
+
 def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+import io
+from typing import IO
+
+from flask import Flask, Request, Response, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -20,7 +23,50 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+class CappedBuffer(io.BytesIO):
+    """Keeps the first ``cap + 1`` bytes written and only counts the rest.
+
+    Enough to tell "too large" (the size reads as over the cap) without
+    holding the whole part in memory.
+    """
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.cap = cap
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        room = self.cap + 1 - self.tell()
+        if room > 0:
+            super().write(bytes(data[:room]))
+        return len(data)
+
+
+class InMemoryUploadsRequest(Request):
+    """Uploaded files are kept in memory, never spooled to a temporary file.
+
+    Werkzeug writes any upload over 500 KB to an unencrypted temporary file:
+    an identity document would sit in /tmp in clear until deleted, and its
+    blocks on disk after that. Here each file part is held in memory up to
+    the largest accepted file (one byte more, so that it is refused as too
+    large in the form), the body is bounded by MAX_CONTENT_LENGTH, and the
+    file goes from memory straight into the encrypted vault.
+    """
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        from .evidence.checks import MAX_FILE_BYTES
+
+        return CappedBuffer(MAX_FILE_BYTES)
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = InMemoryUploadsRequest
+
     @app.after_request
     def set_security_headers(response: Response) -> Response:
         headers = response.headers

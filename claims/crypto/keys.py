@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..fileio import write_atomically
+from ..fileio import make_dirs_durably, write_atomically
 
 KEY_BYTES = 32
 KEY_FILE_NAME = "recours-keys.json"
@@ -120,7 +120,7 @@ def generate_key_file_content() -> dict:
 
 def write_key_file(path: Path, content: dict) -> None:
     """Write the key file atomically and durably, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs_durably(path.parent)
     text = json.dumps(content, indent=2, sort_keys=True) + "\n"
     write_atomically(path, [text.encode("utf-8")])
 

@@ -173,7 +173,8 @@ def jpeg_is_complete(data: bytes) -> bool:
             continue
         length = int.from_bytes(data[position + 2 : position + 4], "big")
         if marker == 0xDA:  # start of scan
-            return data.find(b"\xff\xd9", position + 2 + length) != -1
+            # Searched from the end, where the marker normally is: no scan through the image data.
+            return data.rfind(b"\xff\xd9") >= position + 2 + length
         position += 2 + length
     return False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,10 @@ from ..crypto import compute_blind_index, hash_token
 from ..crypto.blind_index import normalise_email
 from ..documents.receipt import receipt_pdf
 from ..extensions import db
-from ..mail.operations import Attachment, queue_mail
+from ..jobs.models import Job
+from ..jobs.operations import enqueue, handler
+from ..mail.models import OutboxMessage
+from ..mail.operations import Attachment, deliver_queued, delivery_job, queue_mail
 from ..types import utcnow
 
 BASE_STEPS = ["eligibility", "identity", "contact", "details", "harm", "evidence", "review", "consent"]
@@ -57,7 +61,10 @@ def find_claim_by_token(case: Case, token: str | None) -> Claim | None:
     if not token or len(token) > 100:
         return None
     claim = db.session.execute(
-        sa.select(Claim).where(Claim.draft_token_hash == hash_token(token), Claim.case_id == case.id)
+        sa.select(Claim)
+        .where(Claim.draft_token_hash == hash_token(token), Claim.case_id == case.id)
+        # Every step reads or writes the claimant's fields: one query instead of three.
+        .options(sa.orm.joinedload(Claim.claimant).joinedload(Claimant.data_key))
     ).scalar_one_or_none()
     if claim is None or claim.status not in (ClaimStatus.DRAFT, ClaimStatus.SUBMITTED):
         return None
@@ -131,10 +138,13 @@ def submit_claim(
     language: str,
     remote_addr: str | None,
     idempotency_key: str,
-) -> bool:
-    """Submit the draft: one transaction, receipt mail queued in it. False if already submitted."""
+) -> Job | None:
+    """Submit the draft (flush, no commit); returns the receipt job to dispatch after the commit.
+
+    None if it was already submitted (a double click, a retry).
+    """
     if claim.status == ClaimStatus.SUBMITTED:
-        return False
+        return None
     if missing_steps(claim):
         raise IntakeError("incomplete")
     texts = current_texts(claim.case, language)
@@ -157,7 +167,9 @@ def submit_claim(
     claim.idempotency_key = idempotency_key or None
     claim.claimant.language = language
     db.session.flush()
-    _queue_receipt(claim, texts)
+    # The receipt (a PDF of the answers, by mail) is built by a job committed with the claim:
+    # the claimant's page does not wait on it, and it cannot be lost.
+    job = enqueue("intake.receipt", claim_id=str(claim.id))
     record_event(
         "claim.submitted",
         actor_type="claimant",
@@ -165,10 +177,35 @@ def submit_claim(
         object_id=claim.id,
         details={"evidence": len(claim.evidence), "harms": len(claim.harms)},
     )
-    return True
+    return job
 
 
-def _queue_receipt(claim: Claim, texts: dict[TextKind, CaseText]) -> None:
+@handler("intake.receipt")
+def receipt_job(claim_id: str) -> dict[str, str]:
+    """Build the receipt PDF, queue the mail that carries it, and send it."""
+    claim = db.session.get_one(Claim, uuid.UUID(claim_id))
+    message = _queue_receipt(claim, texts_accepted(claim))
+    db.session.commit()
+    deliver_queued(only=message.id)
+    return {"message": str(message.id)}
+
+
+def texts_accepted(claim: Claim) -> dict[TextKind, CaseText]:
+    """The versions of the case's texts the claimant accepted, as recorded at submission."""
+    versions = {
+        TextKind.PRIVACY_NOTICE: claim.privacy_notice_version,
+        TextKind.MANDATE: claim.mandate_version,
+        TextKind.FEE_AGREEMENT: claim.fee_agreement_version,
+    }
+    language = claim.claimant.language or "fr"
+    accepted: dict[TextKind, CaseText] = {}
+    for text in sorted(claim.case.texts, key=lambda t: (t.language == language, t.language == "fr")):
+        if versions.get(text.kind) == text.version:
+            accepted[text.kind] = text
+    return accepted
+
+
+def _queue_receipt(claim: Claim, texts: dict[TextKind, CaseText]) -> OutboxMessage:
     claimant = claim.claimant
     labels = {h["code"]: h["label_fr"] for h in claim.case.heads_of_damage}
     identity = [
@@ -218,7 +255,7 @@ def _queue_receipt(claim: Claim, texts: dict[TextKind, CaseText]) -> None:
         f"Votre référence : {claim.reference}\n\nVous trouverez en pièce jointe une copie de vos réponses. "
         "Le cabinet va examiner votre dossier et vous écrira à cette adresse.\n"
     )
-    queue_mail(
+    return queue_mail(
         claimant.email,
         subject,
         body,
@@ -242,8 +279,11 @@ def find_draft_by_email(case: Case, email: str) -> Claim | None:
     ).scalar_one_or_none()
 
 
-def send_resume_link(claim: Claim, link_for: Any) -> None:
-    """Queue a one-time link back to the draft to the claimant's address (flush, no commit)."""
+def send_resume_link(claim: Claim, link_for: Any) -> Job:
+    """Queue a one-time link back to the draft to the claimant's address (flush, no commit).
+
+    Returns the delivery job, to dispatch after the commit.
+    """
     token = secrets.token_urlsafe(32)
     hours = current_app.config["RESUME_LINK_HOURS"]
     db.session.add(
@@ -258,7 +298,7 @@ def send_resume_link(claim: Claim, link_for: Any) -> None:
         else f"Bonjour,\n\nPour reprendre votre demande dans l’action « {claim.case.title} », ouvrez ce lien "
         f"(valable {hours} heures, une seule fois) :\n\n{link}\n\nSi vous ne l’avez pas demandé, ignorez ce message.\n"
     )
-    queue_mail(
+    message = queue_mail(
         claim.claimant.email,
         "Continue your claim" if english else "Reprendre votre demande",
         body,
@@ -266,6 +306,7 @@ def send_resume_link(claim: Claim, link_for: Any) -> None:
         purpose="resume_link",
     )
     record_event("claim.resume_link_sent", actor_type="claimant", object_type="claim", object_id=claim.id)
+    return delivery_job(message)
 
 
 def use_resume_link(case: Case, token: str) -> tuple[Claim, str] | None:

@@ -80,13 +80,21 @@ def _require_draft(case: Case) -> Claim:
     return claim
 
 
+def _steps(case: Case) -> list[str]:
+    """The case's steps, read once per request (not again after the commit expires the case)."""
+    if "intake_steps" not in g:
+        g.intake_steps = steps_for(case)
+    return g.intake_steps  # type: ignore[no-any-return]
+
+
 def _next_step(case: Case, step: str) -> str:
-    steps = steps_for(case)
+    steps = _steps(case)
     return steps[min(steps.index(step) + 1, len(steps) - 1)]
 
 
 def _go(case: Case, step: str) -> Response:
-    return redirect(url_for("intake.step", slug=case.slug, step=step))
+    # The slug from the URL: reading case.slug after a commit would reload the case.
+    return redirect(url_for("intake.step", slug=(request.view_args or {}).get("slug", case.slug), step=step))
 
 
 @bp.get("/c/<slug>")
@@ -100,12 +108,13 @@ def case_page(slug: str) -> str:
 @limiter.limit(lambda: current_app.config["INTAKE_START_RATE_LIMIT"])
 def start(slug: str) -> Response:
     case = _case(slug)
+    first = _steps(case)[0]
     claim = _draft(case)
     if claim is None or claim.status != ClaimStatus.DRAFT:
         claim, token = start_draft(case, request.remote_addr)
         db.session.commit()
         g.draft_token = token
-    return _go(case, steps_for(case)[0])
+    return _go(case, first)
 
 
 @bp.route("/c/<slug>/demande/<step>", methods=["GET", "POST"])
@@ -116,7 +125,7 @@ def start(slug: str) -> Response:
 )
 def step(slug: str, step: str) -> str | Response:
     case = _case(slug)
-    if step not in steps_for(case):
+    if step not in _steps(case):
         abort(404)
     claim = _require_draft(case)
     handler = STEP_HANDLERS[step]
@@ -280,7 +289,7 @@ def _consent(case: Case, claim: Claim) -> str | Response:
             flash(_("Certaines étapes ne sont pas terminées : complétez-les avant de signer."), "error")
             return _go(case, missing_steps(claim)[0])
         try:
-            submit_claim(
+            receipt_job = submit_claim(
                 claim,
                 signature=form.signature.data,
                 legal_aid=form.legal_aid.data,
@@ -290,7 +299,8 @@ def _consent(case: Case, claim: Claim) -> str | Response:
                 idempotency_key=form.idempotency_key.data or "",
             )
             db.session.commit()
-            _deliver_now()
+            if receipt_job is not None:
+                dispatch(receipt_job)
         except (StaleDataError, sa.exc.IntegrityError):
             # A double click: the other request submitted it; same receipt.
             db.session.rollback()
@@ -331,13 +341,6 @@ STEP_HANDLERS = {
 # Save and resume -----------------------------------------------------------------------
 
 
-def _deliver_now() -> None:
-    """Send what was just queued (best effort; `flask mail send` retries what fails)."""
-    from ..mail.operations import deliver_queued
-
-    deliver_queued(limit=10)
-
-
 def _resume_url(case: Case) -> Any:
     return lambda token: url_for("intake.resume_with_link", slug=case.slug, token=token, _external=True)
 
@@ -350,9 +353,9 @@ def resume(slug: str) -> str | Response:
     if form.validate_on_submit():
         claim = find_draft_by_email(case, form.email.data)
         if claim is not None:
-            send_resume_link(claim, _resume_url(case))
+            job = send_resume_link(claim, _resume_url(case))
             db.session.commit()
-            _deliver_now()
+            dispatch(job)
         # The same answer whether or not a draft matched the address.
         return render_template("intake/resume_sent.html", case=case)
     return render_template("intake/resume.html", case=case, form=form)
@@ -369,9 +372,9 @@ def save_for_later(slug: str) -> str | Response:
             "error",
         )
         return _go(case, "contact")
-    send_resume_link(claim, _resume_url(case))
+    job = send_resume_link(claim, _resume_url(case))
     db.session.commit()
-    _deliver_now()
+    dispatch(job)
     return render_template("intake/resume_sent.html", case=case)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from .operations import run_queued
+from .operations import import_handlers, run_queued
 
 jobs_cli = AppGroup("jobs", help="Background jobs.")
 
@@ -14,4 +14,5 @@ jobs_cli = AppGroup("jobs", help="Background jobs.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
 def run(limit: int) -> None:
     """Run jobs still queued (left by a crash or a restart); safe to run from cron."""
+    import_handlers()
     click.echo(f"ran {run_queued(limit)} jobs")

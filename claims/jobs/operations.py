@@ -1,17 +1,27 @@
 """Background jobs: queued as rows in the caller's transaction, run after the commit.
 
-Runners (JOBS_RUNNER): "thread" (embedded default: one local worker thread),
-"inline" (tests: right after the commit, in the request). ``flask jobs run``
-runs whatever is still queued, e.g. after a crash. Handlers are registered
-by kind and take the job's params (ids only).
+Runners (JOBS_RUNNER):
+
+* "local" (embedded default): one worker process started by the web process
+  (spawned, not forked: it builds its own app from the same configuration).
+  A separate process, not a thread, so that re-encoding images and building
+  PDFs never compete with the requests for the interpreter lock, and so that
+  a decoder crashing on a hostile file takes down the worker, not the site;
+* "inline" (tests): right after the commit, in the request.
+
+``flask jobs run`` runs whatever is still queued, e.g. after a crash.
+Handlers are registered by kind and take the job's params (ids only).
 """
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing
+import threading
 import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +32,8 @@ from ..types import utcnow
 from .models import Job, JobStatus
 
 HANDLERS: dict[str, Callable[..., dict[str, Any] | None]] = {}
+# Where handlers are registered (at import): a worker imports them all before its first job.
+HANDLER_MODULES = ("claims.evidence.operations", "claims.intake.operations", "claims.mail.operations")
 
 
 def handler(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -89,30 +101,91 @@ def run_queued(limit: int = 100) -> int:
     return len(ids)
 
 
-_executor: ThreadPoolExecutor | None = None
+FACTORY_KEY = "recours_factory"
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_worker_app: Flask | None = None
 
 
 def dispatch(job: Job) -> None:
     """Start a committed job on the configured runner."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    job_id = sa.inspect(job).identity[0]  # without reloading the row the commit expired
     if app.config["JOBS_RUNNER"] == "inline":
-        run_job(job.id)
-        return
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recours-jobs")
-    _executor.submit(_run_in_app, app, job.id)
-
-
-def _run_in_app(app: Flask, job_id: uuid.UUID) -> None:
-    with app.app_context():
         run_job(job_id)
+        return
+    future = _local_pool(app).submit(_run_in_worker, job_id)
+    future.add_done_callback(lambda done: _after_local_job(app, job_id, done))
+
+
+def _local_pool(app: Flask) -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=app.extensions[FACTORY_KEY],
+            )
+        return _pool
+
+
+def _start_worker(config_name: str, overrides: dict[str, Any] | None, instance_path: str) -> None:
+    """In the worker process: build the app once, from the web process's own factory arguments."""
+    from .. import create_app
+
+    global _worker_app
+    _worker_app = create_app(config_name, overrides, instance_path)
+    import_handlers()
+
+
+def import_handlers() -> None:
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+
+
+def _run_in_worker(job_id: uuid.UUID) -> str:
+    if _worker_app is None:
+        raise RuntimeError("the worker process has no app")
+    with _worker_app.app_context():
+        try:
+            return run_job(job_id).value
+        finally:
+            db.session.remove()
+
+
+def _after_local_job(app: Flask, job_id: uuid.UUID, done: Future[str]) -> None:
+    """If the worker process died (a decoder crash, an OOM kill), record the job as failed."""
+    error = done.exception()
+    if error is None:
+        return
+    global _pool
+    with _pool_lock:
+        broken, _pool = _pool, None  # the next dispatch starts a fresh worker
+    if broken is not None:
+        broken.shutdown(wait=False, cancel_futures=False)
+    with app.app_context():
+        # The job it was running failed; one it had not started stays queued for `flask jobs run`.
+        failed = db.session.execute(
+            sa.update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+            .values(status=JobStatus.FAILED, error=type(error).__name__, finished_at=utcnow())
+        ).rowcount
+        db.session.commit()
         db.session.remove()
+        app.logger.error(
+            "job %s: the worker process failed (%s); job %s",
+            job_id,
+            type(error).__name__,
+            "marked failed" if failed else "left queued",
+        )
 
 
 def stop_runner() -> None:
     """Wait for the local worker to finish what it has (tests, benchmarks, shutdown)."""
-    global _executor
-    if _executor is not None:
-        _executor.shutdown(wait=True)
-        _executor = None
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)

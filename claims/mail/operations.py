@@ -1,9 +1,11 @@
 """Queueing and delivering mail.
 
 ``queue_mail`` adds the message to the outbox (flush, no commit): it is
-committed with the change it announces, or not at all. ``deliver_queued``
-sends what is queued, after the commit: a failure leaves the message queued
-for the next run (``flask mail send``, or the next request that delivers).
+committed with the change it announces, or not at all, together with a
+"mail.deliver" job (``queue_mail(..., deliver=True)``) that sends it after
+the commit, outside the request: no claimant waits on an SMTP server, and
+the time a page takes does not tell whether a message was sent. A failure
+leaves the message queued for ``flask mail send`` (safe from cron).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import smtplib
 import ssl
 import sys
+import uuid
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -24,6 +27,8 @@ from flask import current_app
 from ..audit.operations import record_event
 from ..crypto.models import DataKey
 from ..extensions import db
+from ..jobs.models import Job
+from ..jobs.operations import enqueue, handler
 from ..text import visible_text
 from ..types import utcnow
 from .models import MailStatus, OutboxMessage
@@ -55,6 +60,7 @@ def queue_mail(
     purpose: str,
     attachments: tuple[Attachment, ...] = (),
 ) -> OutboxMessage:
+    """Add a message to the outbox (flush, no commit); see ``delivery_job`` to send it."""
     try:
         address = validate_email(recipient.strip(), check_deliverability=False).normalized
     except EmailNotValidError:
@@ -137,19 +143,24 @@ def _send_console(emails: list[EmailMessage]) -> None:
         )
 
 
-def deliver_queued(limit: int = 100) -> tuple[int, int]:
-    """Send queued messages; returns (sent, failed this run). Commits each outcome."""
+def delivery_job(message: OutboxMessage) -> Job:
+    """Queue the job that sends this message (flush, no commit; dispatch it after the commit)."""
+    return enqueue("mail.deliver", message_id=str(message.id))
+
+
+@handler("mail.deliver")
+def deliver_job(message_id: str) -> dict[str, int]:
+    sent, failed = deliver_queued(only=uuid.UUID(message_id))
+    return {"sent": sent, "failed": failed}
+
+
+def deliver_queued(limit: int = 100, *, only: uuid.UUID | None = None) -> tuple[int, int]:
+    """Send queued messages (or just ``only``); returns (sent, failed this run). Commits each outcome."""
     config = current_app.config
-    queued = (
-        db.session.execute(
-            sa.select(OutboxMessage)
-            .where(OutboxMessage.status == MailStatus.QUEUED)
-            .order_by(OutboxMessage.created_at)
-            .limit(limit)
-        )
-        .scalars()
-        .all()
-    )
+    query = sa.select(OutboxMessage).where(OutboxMessage.status == MailStatus.QUEUED)
+    if only is not None:
+        query = query.where(OutboxMessage.id == only)
+    queued = db.session.execute(query.order_by(OutboxMessage.created_at).limit(limit)).scalars().all()
     sent = failed = 0
     send = _send_smtp if config["MAIL_BACKEND"] == "smtp" else _send_console
     for message in queued:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from ..fileio import fsync_dir, write_atomically
+from ..fileio import fsync_dir, make_dirs_durably, write_atomically
 
 _NAME = re.compile(r"^[0-9a-f]{40}$")
 
@@ -55,7 +55,7 @@ class LocalStorage:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs_durably(self.root)
 
     def _path(self, name: str) -> Path:
         if not _NAME.match(name):
@@ -64,7 +64,7 @@ class LocalStorage:
 
     def write(self, name: str, chunks: Iterable[bytes]) -> int:
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs_durably(path.parent)
         if path.exists():
             raise StorageError("storage name already used")
         return write_atomically(path, chunks)

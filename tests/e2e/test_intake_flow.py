@@ -147,8 +147,12 @@ def test_first_steps_with_the_keyboard_alone(page: Any) -> None:
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     page.wait_for_url("**/demande/identity*")  # "#main" stays from the skip link
+    page.wait_for_load_state("load")  # the stylesheet too: the focus style is what is checked
+    # The browser focuses the "#main" target itself once the page has settled; a Tab pressed
+    # before that would have its focus taken back by it.
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'main'")
     page.keyboard.press("Tab")
     focused = page.evaluate("() => document.activeElement.tagName + ':' + (document.activeElement.id || '')")
     assert focused, "nothing takes the focus"
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
-    assert outline != "none"  # the focus is visible
+    assert outline != "none", focused  # the focus is visible

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -9,14 +11,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
-from flask.testing import FlaskClient
+from flask import Flask, request
+from flask.testing import EnvironBuilder, FlaskClient
 
 from claims.claimants.models import Claim, Claimant, ResumeLink
 from claims.crypto.models import DataKey
 from claims.evidence.models import Evidence
 from claims.extensions import db
 from claims.mail.models import OutboxMessage
+from claims.security import CappedBuffer
 from claims.types import utcnow
 from tests.intake.test_flow import demo_case, fill_claim, post  # noqa: F401  (fixture)
 
@@ -141,3 +144,61 @@ def test_oversized_body_gets_the_413_page(app: Flask, client: FlaskClient, demo_
 def test_submission_is_rate_limited(client: FlaskClient, demo_case: Any) -> None:  # noqa: F811
     codes = [post(client, "consent", {}).status_code for _ in range(11)]
     assert 429 in codes and codes.index(429) == 10
+
+
+def test_file_over_15_mb_is_refused_in_the_form_and_never_held_whole(
+    client: FlaskClient,
+    demo_case: Any,  # noqa: F811
+) -> None:
+    fill_claim(client)
+    big = b"\xff\xd8\xff\xe0" + b"\0" * (16 * 1024 * 1024)  # a JPEG header, then 16 MB
+    # The body is built here so that the test client's temporary file for it can be closed.
+    environ = EnvironBuilder(
+        client.application,
+        "/c/aphp-2021/demande/evidence",
+        method="POST",
+        data={"kind": "other", "file": (io.BytesIO(big), "photo.jpg")},
+        content_type="multipart/form-data",
+    ).get_environ()
+    try:
+        response = client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+    assert response.status_code == 200 and "dépasse 15 Mo" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 0
+
+
+def test_uploads_stay_in_memory_never_in_a_clear_temporary_file(app: Flask) -> None:
+    data = b"%PDF-1.4 " + os.urandom(3 * 1024 * 1024)  # well above Werkzeug's 500 KB spooling
+    # The test client's own encoding of the body spools to a temporary file: close it after.
+    builder = EnvironBuilder(
+        app,
+        "/",
+        method="POST",
+        data={"file": (io.BytesIO(data), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    environ = builder.get_environ()
+    try:
+        with app.request_context(environ):
+            stream = request.files["file"].stream
+            assert isinstance(stream, CappedBuffer) and _no_fd(stream)
+            assert stream.getvalue() == data
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
+
+
+def _no_fd(stream: Any) -> bool:
+    try:
+        stream.fileno()
+    except (OSError, io.UnsupportedOperation):
+        return True
+    return False
+
+
+def test_capped_buffer_keeps_one_byte_more_than_its_cap() -> None:
+    buffer = CappedBuffer(10)
+    assert buffer.write(b"0123456789abcdef") == 16
+    assert buffer.write(b"more") == 4
+    assert buffer.getvalue() == b"0123456789a"

@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import time
 import zlib
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from claims.evidence.models import EvidenceKind, EvidenceStatus
 from claims.evidence.operations import accept_evidence
 from claims.extensions import db
+from claims.jobs import operations
 from claims.jobs.models import Job, JobStatus
 from claims.jobs.operations import dispatch, enqueue, stop_runner
 from tests.evidence.test_uploads import jpeg
 
 
-def test_thread_runner_makes_the_derivative(app: Flask, make_claim: Any) -> None:
-    app.config["JOBS_RUNNER"] = "thread"
+def test_local_worker_process_makes_the_derivative(app: Flask, make_claim: Any) -> None:
+    app.config["JOBS_RUNNER"] = "local"
     evidence = accept_evidence(make_claim(), io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="a.jpg")
     job = enqueue("evidence.derivative", evidence_id=str(evidence.id))
     db.session.commit()
     dispatch(job)
-    stop_runner()  # waits for the worker
+    stop_runner()  # waits for the worker process
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         db.session.expire_all()
@@ -75,3 +79,36 @@ def test_cli_runs_jobs_left_queued(app: Flask, make_claim: Any) -> None:
     db.session.expire_all()
     assert db.session.execute(sa.select(Job.status)).scalar_one() == JobStatus.SUCCEEDED
     assert db.session.get(type(evidence), evidence.id).derivative_storage_key is not None
+
+
+def test_a_dead_worker_process_fails_its_job_and_a_fresh_one_takes_the_next(
+    app: Flask, make_claim: Any
+) -> None:
+    app.config["JOBS_RUNNER"] = "local"
+    claim = make_claim()
+    first = accept_evidence(claim, io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="a.jpg")
+    job = enqueue("evidence.derivative", evidence_id=str(first.id))
+    db.session.commit()
+    pool = operations._local_pool(app)
+    # The worker process is killed while it holds the job (as by the OOM killer or a decoder crash).
+    db.session.execute(sa.update(Job).where(Job.id == job.id).values(status=JobStatus.RUNNING))
+    db.session.commit()
+    future = pool.submit(os.kill, 0, 0)  # start the worker process
+    future.result(timeout=60)
+    for process in list(pool._processes.values()):
+        process.kill()
+    crashed = pool.submit(time.sleep, 0)
+    with pytest.raises(BrokenProcessPool):
+        crashed.result(timeout=60)
+    operations._after_local_job(app, job.id, crashed)
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status == JobStatus.FAILED
+    assert db.session.get(Job, job.id).error == "BrokenProcessPool"
+    # The next job gets a new worker.
+    second = accept_evidence(claim, io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="b.jpg")
+    next_job = enqueue("evidence.derivative", evidence_id=str(second.id))
+    db.session.commit()
+    dispatch(next_job)
+    stop_runner()
+    db.session.expire_all()
+    assert db.session.get(Job, next_job.id).status == JobStatus.SUCCEEDED

@@ -13,13 +13,14 @@ from flask.testing import FlaskCliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from claims import fileio
 from claims.crypto.envelope import new_key
 from claims.evidence.models import EvidenceKind
 from claims.evidence.operations import store_evidence
 from claims.extensions import db
 from claims.types import utcnow
 from claims.vault import FileTooLarge, StreamIntegrityError, Vault, current_vault
-from claims.vault.storage import LocalStorage, StorageError
+from claims.vault.storage import LocalStorage, StorageError, new_storage_name
 
 AAD = b"recours:file:test"
 
@@ -141,3 +142,26 @@ def test_sweep_removes_only_old_orphans(app: Flask, runner: FlaskCliRunner, make
     assert not storage._path(orphan).exists()
     assert storage._path(kept.storage_key).exists()
     assert storage._path(young_orphan).exists()
+
+
+def test_new_folders_are_made_durable_with_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file in a folder the power cut takes away is lost: each new folder's parent is fsynced."""
+    synced: list[str] = []
+    real_fsync_dir = fileio.fsync_dir
+
+    def recording(directory: Path) -> None:
+        synced.append(str(directory))
+        real_fsync_dir(directory)
+
+    monkeypatch.setattr(fileio, "fsync_dir", recording)
+    storage = LocalStorage(tmp_path / "vault")
+    name = new_storage_name()
+    synced.clear()
+    storage.write(name, [b"x"])
+    first, second = tmp_path / "vault" / name[:2], tmp_path / "vault" / name[:2] / name[2:4]
+    # The two new folders, each in its parent, then the file's own entry.
+    assert synced == [str(tmp_path / "vault"), str(first), str(second)]
+    assert (second.stat().st_mode & 0o777) == 0o700
+    synced.clear()
+    storage.write(name[:4] + new_storage_name()[4:], [b"y"])  # same folders: only the file's entry
+    assert synced == [str(second)]
