@@ -87,6 +87,12 @@ def create_app(
     init_intake(app)
     init_accounts(app)
     app.register_blueprint(console_bp)
+    from .review.routes import bp as review_bp
+
+    app.register_blueprint(review_bp)
+    from .review.reports import reports_bp
+
+    app.register_blueprint(reports_bp)
 
     from .cli import register_cli
 

@@ -13,7 +13,18 @@ def register_cli(app: Flask) -> None:
     from .intake.cli import retention_cli
     from .jobs.cli import jobs_cli
     from .mail.cli import mail_cli
+    from .review.cli import review_cli
     from .vault.cli import vault_cli
 
-    for group in (keys_cli, audit_cli, demo_cli, vault_cli, users_cli, mail_cli, retention_cli, jobs_cli):
+    for group in (
+        keys_cli,
+        audit_cli,
+        demo_cli,
+        vault_cli,
+        users_cli,
+        mail_cli,
+        retention_cli,
+        jobs_cli,
+        review_cli,
+    ):
         app.cli.add_command(group)

@@ -150,6 +150,8 @@ class Claim(PersonalData, db.Model):
         str_enum(ClaimStatus, "claim_status"), default=ClaimStatus.DRAFT, index=True
     )
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # Set when rejected as a duplicate: links the claims, merges nothing.
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("claims.id"))
     # A retried or double-clicked submission carries the same token: one claim.
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # The draft belongs to whoever holds this token (its SHA-256 here, the
@@ -192,6 +194,11 @@ class Claim(PersonalData, db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    # The review queue pages by (submitted_at, id), newest first, within a case and status.
+    __table_args__ = (
+        sa.Index("ix_claims_queue", "case_id", "status", "submitted_at", "id"),
+        sa.Index("ix_claims_submitted_id", "submitted_at", "id"),
+    )
 
     claimant: Mapped[Claimant] = relationship(back_populates="claims")
     case: Mapped[Case] = relationship()

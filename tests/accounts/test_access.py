@@ -19,7 +19,13 @@ from claims.accounts.models import Role
 from claims.accounts.permissions import PERMISSIONS, Permission
 from tests.conftest import sign_in
 
-ARGUMENT_VALUES = {"uuid": uuid.uuid4(), "default": "not-a-real-token", "string": "x", "int": 1}
+ARGUMENT_VALUES = {
+    "uuid": uuid.uuid4(),
+    "default": "not-a-real-token",
+    "string": "x",
+    "int": 1,
+    "any": "preview",
+}
 EXPECTED_PUBLIC = {"accounts.login", "accounts.accept"}
 
 

@@ -1,0 +1,351 @@
+"""The review queue: filters, exact search through the blind indexes, keyset pagination.
+
+Pages are cut by (submitted_at, id), newest first by default: the last page
+costs what the first does (no OFFSET), and the composite index
+``ix_claims_queue`` serves each filter on case and status. Nothing here
+searches an encrypted column: a search term is normalised and turned into
+a blind index, then matched exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+import phonenumbers
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from ..claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
+from ..crypto import compute_blind_index
+from ..crypto.blind_index import normalise_email, normalise_identity, normalise_nir, normalise_phone
+from ..evidence.models import Evidence, EvidenceStatus
+from ..extensions import db
+from .models import InfoRequest, InfoRequestStatus
+
+PAGE_SIZE = 50
+# A claim completed faster than this is flagged: nobody reads the notice and types it all in 2 minutes.
+FAST_FORM_SECONDS = 120
+# More claims than this from one address in a day is flagged.
+SAME_IP_DAY_LIMIT = 3
+REFERENCE = re.compile(r"^[A-Z0-9]{2,8}-[A-Z0-9]{4}-[A-Z0-9]{4}$")
+IDENTITY = re.compile(r"^(?P<name>.+?)\s+(?P<date>\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4})$")
+QUEUE_STATUSES = tuple(s for s in ClaimStatus if s != ClaimStatus.DRAFT)
+FLAGGED_EVIDENCE = (EvidenceStatus.FLAGGED, EvidenceStatus.REJECTED)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    case_id: int | None = None
+    status: ClaimStatus | None = None
+    # None: anyone; "none": unassigned; else a user id.
+    assignee: uuid.UUID | str | None = None
+    head: str | None = None
+    has_warnings: bool = False
+    overdue: bool = False
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    search: str | None = None
+    oldest_first: bool = False
+
+
+@dataclass
+class QueueRow:
+    claim: Claim
+    evidence_count: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    # Cursors for the links: None when there is nothing that way.
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+class SearchNotUnderstood(ValueError):
+    """The term is none of: reference, email, phone, NIR, last name + birth date."""
+
+
+def search_condition(term: str) -> sa.ColumnElement[bool]:
+    """An exact match on the reference or a blind index; raises SearchNotUnderstood."""
+    term = term.strip()
+    if REFERENCE.match(term.upper()):
+        return Claim.reference == term.upper()
+    if "@" in term:
+        return Claimant.email_bidx == compute_blind_index("email", normalise_email(term))
+    digits = re.sub(r"[\s.\-]", "", term)
+    if re.fullmatch(r"[12]\d{12}(\d{2})?|[12]\d{4}2[AB]\d{6}(\d{2})?", digits, re.IGNORECASE):
+        return Claimant.nir_bidx == compute_blind_index("nir", normalise_nir(term))
+    if re.fullmatch(r"\+?\d{9,15}", digits):
+        try:
+            normalised = normalise_phone(term)
+        except (ValueError, phonenumbers.NumberParseException):
+            raise SearchNotUnderstood(term) from None
+        return Claimant.phone_bidx == compute_blind_index("phone", normalised)
+    identity = IDENTITY.match(term)
+    if identity:
+        raw = identity["date"]
+        try:
+            born = date.fromisoformat(raw) if "-" in raw else datetime.strptime(raw, "%d/%m/%Y").date()
+        except ValueError:
+            raise SearchNotUnderstood(term) from None
+        return Claimant.identity_bidx == compute_blind_index(
+            "identity", normalise_identity(identity["name"], born)
+        )
+    raise SearchNotUnderstood(term)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def warnings_condition() -> sa.ColumnElement[bool]:
+    """Claims with at least one warning (the cheap ones, all indexable): for the filter."""
+    flagged_evidence = (
+        sa.select(Evidence.id)
+        .where(Evidence.claim_id == Claim.id, Evidence.status.in_(FLAGGED_EVIDENCE))
+        .exists()
+    )
+    other = sa.orm.aliased(Claimant)
+    shared = (
+        sa.select(other.id)
+        .where(
+            other.id != Claimant.id,
+            sa.or_(
+                sa.and_(Claimant.email_bidx.is_not(None), other.email_bidx == Claimant.email_bidx),
+                sa.and_(Claimant.phone_bidx.is_not(None), other.phone_bidx == Claimant.phone_bidx),
+                sa.and_(Claimant.nir_bidx.is_not(None), other.nir_bidx == Claimant.nir_bidx),
+                sa.and_(Claimant.identity_bidx.is_not(None), other.identity_bidx == Claimant.identity_bidx),
+            ),
+        )
+        .exists()
+    )
+    return sa.or_(
+        Claim.honeypot_filled.is_(True),
+        Claim.form_seconds < FAST_FORM_SECONDS,
+        flagged_evidence,
+        shared,
+    )
+
+
+def overdue_condition(today: date | None = None) -> sa.ColumnElement[bool]:
+    today = today or date.today()
+    return (
+        sa.select(InfoRequest.id)
+        .where(
+            InfoRequest.claim_id == Claim.id,
+            InfoRequest.status == InfoRequestStatus.OPEN,
+            InfoRequest.due_on < today,
+        )
+        .exists()
+    )
+
+
+def filtered(queue_filter: QueueFilter) -> sa.Select[tuple[Claim]]:
+    """The claims the filter selects, unordered (the page adds order and limit)."""
+    f = queue_filter
+    query = sa.select(Claim).join(Claim.claimant)
+    if f.status is not None:
+        query = query.where(Claim.status == f.status)
+    else:
+        query = query.where(Claim.status.in_(QUEUE_STATUSES))
+    if f.case_id is not None:
+        query = query.where(Claim.case_id == f.case_id)
+    if f.assignee == "none":
+        query = query.where(Claim.assignee_id.is_(None))
+    elif f.assignee is not None:
+        query = query.where(Claim.assignee_id == f.assignee)
+    if f.head:
+        query = query.where(
+            sa.select(ClaimHarm.id).where(ClaimHarm.claim_id == Claim.id, ClaimHarm.head == f.head).exists()
+        )
+    if f.has_warnings:
+        query = query.where(warnings_condition())
+    if f.overdue:
+        query = query.where(overdue_condition())
+    if f.submitted_from:
+        query = query.where(Claim.submitted_at >= _day_start(f.submitted_from))
+    if f.submitted_to:
+        query = query.where(Claim.submitted_at < _day_start(f.submitted_to + timedelta(days=1)))
+    if f.search:
+        query = query.where(search_condition(f.search))
+    return query
+
+
+def encode_cursor(claim: Claim) -> str:
+    raw = f"{claim.submitted_at.isoformat()}|{claim.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, claim_id = raw.split("|")
+        return datetime.fromisoformat(when), uuid.UUID(claim_id)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def page(
+    queue_filter: QueueFilter,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    last: bool = False,
+    size: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of the queue: the first, the one after/before a cursor, or the last."""
+    newest_first = not queue_filter.oldest_first
+    key = (Claim.submitted_at, Claim.id)
+    forward = [k.desc() for k in key] if newest_first else [k.asc() for k in key]
+    backward = [k.asc() for k in key] if newest_first else [k.desc() for k in key]
+    query = filtered(queue_filter).options(joinedload(Claim.claimant).joinedload(Claimant.data_key))
+    position = decode_cursor(after or before or "") if (after or before) else None
+    reverse = False
+    if position and after:
+        edge = sa.tuple_(*key) < position if newest_first else sa.tuple_(*key) > position
+        query = query.where(edge).order_by(*forward)
+    elif position and before:
+        edge = sa.tuple_(*key) > position if newest_first else sa.tuple_(*key) < position
+        query = query.where(edge).order_by(*backward)
+        reverse = True
+    elif last:
+        query = query.order_by(*backward)
+        reverse = True
+    else:
+        query = query.order_by(*forward)
+    claims = list(db.session.execute(query.limit(size + 1)).scalars().unique())
+    more = len(claims) > size
+    claims = claims[:size]
+    if reverse:
+        claims.reverse()
+    rows = describe(claims)
+    if not claims:
+        return QueuePage(rows, None, None)
+    if position and after:
+        has_prev, has_next = True, more
+    elif position and before:
+        has_prev, has_next = more, True
+    elif last:
+        has_prev, has_next = more, False
+    else:
+        has_prev, has_next = False, more
+    return QueuePage(
+        rows,
+        next_cursor=encode_cursor(claims[-1]) if has_next else None,
+        prev_cursor=encode_cursor(claims[0]) if has_prev else None,
+    )
+
+
+def describe(claims: Sequence[Claim]) -> list[QueueRow]:
+    """Evidence counts and warning badges for a page of claims, in a few grouped queries."""
+    if not claims:
+        return []
+    ids = [c.id for c in claims]
+    # One pass over the page's evidence: how many, and how many flagged or rejected.
+    is_flagged = sa.case((Evidence.status.in_(FLAGGED_EVIDENCE), 1), else_=0)
+    counts, flagged = {}, set()
+    for claim_id, count, flags in db.session.execute(
+        sa.select(Evidence.claim_id, sa.func.count(), sa.func.sum(is_flagged))
+        .where(Evidence.claim_id.in_(ids))
+        .group_by(Evidence.claim_id)
+    ):
+        counts[claim_id] = count
+        if flags:
+            flagged.add(claim_id)
+    overdue = set(
+        db.session.execute(
+            sa.select(InfoRequest.claim_id)
+            .where(
+                InfoRequest.claim_id.in_(ids),
+                InfoRequest.status == InfoRequestStatus.OPEN,
+                InfoRequest.due_on < date.today(),
+            )
+            .distinct()
+        ).scalars()
+    )
+    shared = shared_identifiers(claims)
+    same_ip = same_ip_counts(claims)
+    rows = []
+    for claim in claims:
+        badges = [f"duplicate_{kind}" for kind in shared.get(claim.id, ())]
+        if claim.honeypot_filled:
+            badges.append("honeypot")
+        if claim.form_seconds is not None and claim.form_seconds < FAST_FORM_SECONDS:
+            badges.append("fast_form")
+        if same_ip.get(claim.id, 0) > SAME_IP_DAY_LIMIT:
+            badges.append("same_ip")
+        if claim.id in flagged:
+            badges.append("evidence_flagged")
+        if claim.id in overdue:
+            badges.append("overdue")
+        rows.append(QueueRow(claim, counts.get(claim.id, 0), badges))
+    return rows
+
+
+INDEXES = ("email", "phone", "nir", "identity", "address")
+
+
+def shared_identifiers(claims: Sequence[Claim]) -> dict[uuid.UUID, list[str]]:
+    """For each claim, which identifiers (blind indexes) another claimant also has."""
+    found: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for kind in INDEXES:
+        column = getattr(Claimant, f"{kind}_bidx")
+        values = {getattr(c.claimant, f"{kind}_bidx") for c in claims} - {None}
+        if not values:
+            continue
+        repeated = set(
+            db.session.execute(
+                sa.select(column).where(column.in_(values)).group_by(column).having(sa.func.count() > 1)
+            ).scalars()
+        )
+        for claim in claims:
+            if getattr(claim.claimant, f"{kind}_bidx") in repeated:
+                found[claim.id].append(kind)
+    return found
+
+
+def same_ip_counts(claims: Sequence[Claim]) -> dict[uuid.UUID, int]:
+    """How many claims came from the same address on the same day (keyed hash, never the IP)."""
+    values = {c.source_ip_day_bidx for c in claims} - {None}
+    if not values:
+        return {}
+    counts = dict(
+        db.session.execute(
+            sa.select(Claim.source_ip_day_bidx, sa.func.count())
+            .where(Claim.source_ip_day_bidx.in_(values), Claim.status != ClaimStatus.DRAFT)
+            .group_by(Claim.source_ip_day_bidx)
+        ).all()
+    )
+    return {c.id: counts.get(c.source_ip_day_bidx, 0) for c in claims}
+
+
+def related_claims(claim: Claim) -> list[tuple[Claim, list[str]]]:
+    """Other claims sharing an identifier with this one, and which identifiers."""
+    claimant = claim.claimant
+    found: dict[uuid.UUID, tuple[Claim, list[str]]] = {}
+    for kind in INDEXES:
+        value = getattr(claimant, f"{kind}_bidx")
+        if value is None:
+            continue
+        others = db.session.execute(
+            sa.select(Claim)
+            .join(Claim.claimant)
+            .where(getattr(Claimant, f"{kind}_bidx") == value, Claim.id != claim.id)
+            .options(joinedload(Claim.claimant).joinedload(Claimant.data_key))
+            .limit(20)
+        ).scalars()
+        for other in others:
+            found.setdefault(other.id, (other, []))[1].append(kind)
+    return list(found.values())
+
+
+def with_search(queue_filter: QueueFilter, term: str | None) -> QueueFilter:
+    return replace(queue_filter, search=term or None)

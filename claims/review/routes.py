@@ -1,0 +1,400 @@
+"""Review console views: the queue, the claim file, decisions. Thin: parse, call an operation, commit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from ..accounts.access import access, guard
+from ..accounts.forms import ActionForm
+from ..accounts.models import Role, User, UserState
+from ..accounts.permissions import Permission, role_can
+from ..audit.models import AuditEvent
+from ..audit.operations import record_event
+from ..cases.models import Case
+from ..claimants.models import Claim, ClaimStatus
+from ..evidence.models import Evidence
+from ..evidence.operations import open_derivative, open_evidence
+from ..extensions import db
+from ..i18n import current_language
+from ..intake.forms import EVIDENCE_LABELS
+from ..jobs.operations import dispatch
+from .forms import InfoRequestForm, NoteForm, RejectForm
+from .labels import EVENT_LABELS, REJECTION_LABELS, STATUS_LABELS, WARNING_LABELS
+from .models import InfoRequest, Note
+from .operations import (
+    ReviewError,
+    accept,
+    add_note,
+    assign,
+    can_transition,
+    find_claim,
+    record_view,
+    reject,
+    request_information,
+    start_review,
+)
+from .queue import QUEUE_STATUSES, QueueFilter, SearchNotUnderstood, page, related_claims
+
+QUEUE_STATUS_VALUES = {s.value for s in QUEUE_STATUSES}
+
+bp = Blueprint("review", __name__, url_prefix="/console/claims")
+bp.before_request(guard)
+
+
+@bp.app_context_processor
+def review_labels() -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "warning_labels": WARNING_LABELS,
+        "rejection_labels": REJECTION_LABELS,
+        "evidence_labels": EVIDENCE_LABELS,
+        "current_language": current_language,
+    }
+
+
+def queue_filter_from(args: Any) -> QueueFilter:
+    """The queue's filter from the query string; unknown values are ignored, never trusted."""
+
+    def day(name: str) -> date | None:
+        try:
+            return date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+
+    status = args.get("status")
+    assignee: uuid.UUID | str | None = None
+    if args.get("assignee") == "me":
+        assignee = current_user.id
+    elif args.get("assignee") == "none":
+        assignee = "none"
+    elif args.get("assignee"):
+        try:
+            assignee = uuid.UUID(args["assignee"])
+        except ValueError:
+            assignee = None
+    case = args.get("case", "")
+    return QueueFilter(
+        case_id=int(case) if case.isdigit() else None,
+        status=ClaimStatus(status) if status in QUEUE_STATUS_VALUES else None,  # never drafts
+        assignee=assignee,
+        head=args.get("head") or None,
+        has_warnings=args.get("warnings") == "1",
+        overdue=args.get("overdue") == "1",
+        submitted_from=day("from"),
+        submitted_to=day("to"),
+        search=(args.get("q") or "").strip()[:200] or None,
+        oldest_first=args.get("order") == "oldest",
+    )
+
+
+def _reviewers() -> list[User]:
+    return list(
+        db.session.execute(
+            sa.select(User)
+            .where(User.role.in_([Role.PARALEGAL, Role.LAWYER]), User.state == UserState.ACTIVE)
+            .order_by(User.full_name)
+        ).scalars()
+    )
+
+
+@bp.get("")
+@access(Permission.VIEW_CLAIMS)
+def queue() -> str:
+    queue_filter = queue_filter_from(request.args)
+    try:
+        result = page(
+            queue_filter,
+            after=request.args.get("after"),
+            before=request.args.get("before"),
+            last=request.args.get("last") == "1",
+        )
+    except SearchNotUnderstood:
+        flash(
+            _(
+                "Recherche non comprise : saisissez une référence, un courriel, un téléphone, un NIR, "
+                "ou un nom suivi de la date de naissance (JJ/MM/AAAA)."
+            ),
+            "error",
+        )
+        result = page(QueueFilter(case_id=queue_filter.case_id, status=queue_filter.status))
+    cases = db.session.execute(sa.select(Case).order_by(Case.title)).scalars().all()
+    heads = {h["code"]: h for case in cases for h in case.heads_of_damage}
+    keep = {k: v for k, v in request.args.items() if k not in ("after", "before", "last") and v}
+    return render_template(
+        "review/queue.html",
+        page=result,
+        args=keep,
+        cases=cases,
+        heads=heads,
+        reviewers=_reviewers(),
+        statuses=[s for s in ClaimStatus if s != ClaimStatus.DRAFT],
+        action=ActionForm(),
+        can_assign=role_can(current_user.role, Permission.REVIEW_CLAIMS),
+        can_export=role_can(current_user.role, Permission.EXPORT_DATA),
+    )
+
+
+@bp.post("/assign")
+@access(Permission.REVIEW_CLAIMS)
+def bulk_assign() -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    target = request.form.get("assignee", "")
+    assignee = current_user if target == "me" else None
+    if target not in ("me", "none"):
+        try:
+            assignee = db.session.get(User, uuid.UUID(target))
+        except ValueError:
+            abort(400)
+        if assignee is None or not role_can(assignee.role, Permission.REVIEW_CLAIMS):
+            abort(400)
+    references = request.form.getlist("claim")[:200]
+    done = 0
+    for reference in references:
+        claim = find_claim(reference)
+        if claim is None:
+            continue
+        try:
+            assign(claim, assignee, actor=current_user)
+        except ReviewError:
+            continue
+        done += 1
+    db.session.commit()
+    flash(_("%(n)s demande(s) attribuée(s).", n=done), "info")
+    return redirect(request.referrer or url_for("review.queue"))
+
+
+def _claim_or_404(reference: str) -> Claim:
+    claim = find_claim(reference)
+    if claim is None or claim.status == ClaimStatus.DRAFT:
+        abort(404)
+    return claim
+
+
+def _history(claim: Claim) -> list[AuditEvent]:
+    return list(
+        db.session.execute(
+            sa.select(AuditEvent)
+            .where(AuditEvent.object_type == "claim", AuditEvent.object_id == str(claim.id))
+            .order_by(AuditEvent.id.desc())
+            .limit(500)
+        ).scalars()
+    )
+
+
+@bp.get("/<reference>")
+@access(Permission.VIEW_CLAIMS)
+def claim_file(reference: str) -> str:
+    claim = _claim_or_404(reference)
+    record_view(claim, actor=current_user)
+    db.session.commit()
+    staff = {str(u.id): u for u in db.session.execute(sa.select(User)).scalars()}
+    heads = {h["code"]: h for h in claim.case.heads_of_damage}
+    version = claim.version
+    return render_template(
+        "review/claim.html",
+        claim=claim,
+        claimant=claim.claimant,
+        heads=heads,
+        history=_history(claim),
+        staff=staff,
+        event_labels=EVENT_LABELS,
+        notes=db.session.execute(
+            sa.select(Note).where(Note.claim_id == claim.id).order_by(Note.created_at.desc())
+        )
+        .scalars()
+        .all(),
+        requests=db.session.execute(
+            sa.select(InfoRequest)
+            .where(InfoRequest.claim_id == claim.id)
+            .order_by(InfoRequest.created_at.desc())
+        )
+        .scalars()
+        .all(),
+        related=related_claims(claim),
+        action=ActionForm(),
+        reject_form=RejectForm(version=version),
+        info_form=InfoRequestForm(version=version, due_on=date.today() + timedelta(days=14)),
+        note_form=NoteForm(),
+        can=lambda permission: role_can(current_user.role, Permission(permission)),
+        can_transition=lambda target: can_transition(claim.status, ClaimStatus(target)),
+        version=version,
+    )
+
+
+def _stale(claim: Claim) -> bool:
+    """The page the reviewer acted on showed an older version of the claim."""
+    return request.form.get("version", "") != str(claim.version)
+
+
+def _back(claim: Claim, message: str, category: str = "error", anchor: str = "") -> Response:
+    """Back to the claim file with a message."""
+    flash(message, category)
+    return redirect(url_for("review.claim_file", reference=claim.reference) + anchor)
+
+
+def _decided(claim: Claim, message: str, job: Any = None) -> Response:
+    try:
+        db.session.commit()
+    except StaleDataError:
+        return _refuse_stale_or_illegal(claim)
+    if job is not None:
+        dispatch(job)
+    return _back(claim, message, "info")
+
+
+def _refuse_stale_or_illegal(claim: Claim, error: ReviewError | None = None) -> Response:
+    db.session.rollback()
+    if error is None:
+        return _back(
+            claim, _("Quelqu’un d’autre vient de modifier cette demande : relisez-la avant de décider.")
+        )
+    return _back(claim, _("Cette action n’est pas possible dans l’état actuel de la demande."))
+
+
+def _button_decision(reference: str, decide: Any, message: str) -> Response:
+    """A decision that is one button: CSRF, the version seen, the operation, the commit."""
+    claim = _claim_or_404(reference)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if _stale(claim):
+        return _refuse_stale_or_illegal(claim)
+    try:
+        decide(claim, actor=current_user)
+    except ReviewError as error:
+        return _refuse_stale_or_illegal(claim, error)
+    return _decided(claim, message)
+
+
+@bp.post("/<reference>/assign-me")
+@access(Permission.REVIEW_CLAIMS)
+def assign_me(reference: str) -> Response:
+    claim = _claim_or_404(reference)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        assign(claim, current_user, actor=current_user)
+    except ReviewError as error:
+        return _refuse_stale_or_illegal(claim, error)
+    return _decided(claim, _("Demande attribuée à vous."))
+
+
+@bp.post("/<reference>/start")
+@access(Permission.REVIEW_CLAIMS)
+def start(reference: str) -> Response:
+    return _button_decision(reference, start_review, _("Examen commencé."))
+
+
+@bp.post("/<reference>/accept")
+@access(Permission.DECIDE_CLAIMS)
+def accept_claim(reference: str) -> Response:
+    return _button_decision(reference, accept, _("Demande acceptée."))
+
+
+@bp.post("/<reference>/reject")
+@access(Permission.DECIDE_CLAIMS)
+def reject_claim(reference: str) -> str | Response:
+    claim = _claim_or_404(reference)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _back(claim, _("Choisissez un motif et écrivez une explication (10 caractères au moins)."))
+    if _stale(claim):
+        return _refuse_stale_or_illegal(claim)
+    duplicate_of = None
+    if form.reason.data == "duplicate":
+        duplicate_of = find_claim(form.duplicate_of.data or "")
+        if duplicate_of is None or duplicate_of.id == claim.id:
+            return _back(claim, _("Indiquez la référence de l’autre demande, celle qui est conservée."))
+    try:
+        _event, job = reject(
+            claim,
+            actor=current_user,
+            reason_code=form.reason.data,
+            reason_text=form.explanation.data,
+            duplicate_of=duplicate_of,
+        )
+    except ReviewError as error:
+        return _refuse_stale_or_illegal(claim, error)
+    return _decided(claim, _("Demande refusée ; la personne est prévenue par courriel."), job)
+
+
+@bp.post("/<reference>/request")
+@access(Permission.REQUEST_INFORMATION)
+def request_info(reference: str) -> Response:
+    claim = _claim_or_404(reference)
+    form = InfoRequestForm()
+    if not form.validate_on_submit():
+        return _back(claim, _("Décrivez ce qui manque (10 caractères au moins) et une date limite."))
+    if _stale(claim):
+        return _refuse_stale_or_illegal(claim)
+    try:
+        _info, job = request_information(
+            claim, actor=current_user, message=form.message.data, due_on=form.due_on.data
+        )
+    except ReviewError as error:
+        if error.code == "bad_deadline":
+            db.session.rollback()
+            return _back(claim, _("La date limite doit être entre 3 et 90 jours à partir d’aujourd’hui."))
+        return _refuse_stale_or_illegal(claim, error)
+    return _decided(claim, _("Demande d’informations envoyée."), job)
+
+
+@bp.post("/<reference>/notes")
+@access(Permission.WRITE_NOTES)
+def note(reference: str) -> Response:
+    claim = _claim_or_404(reference)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _back(claim, _("La note est vide ou trop longue."))
+    add_note(claim, form.body.data, author=current_user)
+    db.session.commit()
+    return _back(claim, _("Note ajoutée."), "info", "#notes")
+
+
+@bp.get("/<reference>/evidence/<uuid:evidence_id>/<any(preview, derivative, original):what>")
+@access(Permission.VIEW_CLAIMS)
+def evidence_file(reference: str, evidence_id: uuid.UUID, what: str) -> Response:
+    """A piece of evidence: the sanitised image inline (preview), else always as an attachment."""
+    claim = _claim_or_404(reference)
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None or evidence.claim_id != claim.id:
+        abort(404)
+    if what == "original":
+        chunks, content_type = open_evidence(evidence), "application/octet-stream"
+    else:
+        if evidence.derivative_storage_key is None:
+            abort(404)
+        chunks, content_type = (
+            open_derivative(evidence),
+            evidence.derivative_type or "application/octet-stream",
+        )
+        if what == "preview" and content_type != "image/jpeg":
+            abort(404)  # only re-encoded images are ever shown inline
+    record_event(
+        "evidence.previewed" if what == "preview" else "evidence.downloaded",
+        actor_type="staff",
+        actor_id=current_user.id,
+        object_type="claim",
+        object_id=claim.id,
+        details={"evidence": str(evidence.id), "file": what},
+    )
+    db.session.commit()
+    # Read through first: the vault checks every chunk, a tampered file fails before anything is sent.
+    data = b"".join(chunks)
+    response = Response(data, content_type=content_type)
+    if what != "preview":
+        extension = {"image/jpeg": "jpg", "application/pdf": "pdf"}.get(content_type, "bin")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{claim.reference}-{str(evidence.id)[:8]}-{what}.{extension}"'
+        )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
