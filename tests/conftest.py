@@ -24,6 +24,7 @@ from claims.cases.models import Case, CaseStatus, Procedure
 from claims.claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
 from claims.claimants.operations import generate_reference
 from claims.extensions import db
+from claims.types import utcnow
 
 TEST_DATABASE_URL = os.environ.get("RECOURS_TEST_DATABASE_URL")
 
@@ -168,6 +169,8 @@ def make_claim(case: Case, make_claimant: Any) -> Any:
             "statement": "J’ai reçu des SMS frauduleux après la fuite.",
         }
         values.update(fields)
+        if values["status"] != ClaimStatus.DRAFT:
+            values.setdefault("submitted_at", utcnow())  # as submission sets it
         claim = Claim(**values)
         claim.harms.append(ClaimHarm(head="moral_harm", amount=Decimal("1500.00")))
         db.session.add(claim)
@@ -203,7 +206,6 @@ def make_staff(app: Flask) -> Any:
     from claims.accounts.models import Role, User, UserState
     from claims.accounts.passwords import hash_password
     from claims.accounts.totp import new_secret
-    from claims.types import utcnow
 
     def make(role: Any = "lawyer", *, enrolled: bool = True, email: str | None = None) -> User:
         role = Role(role)

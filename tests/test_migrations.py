@@ -75,5 +75,7 @@ def test_upgrade_keeps_existing_rows(make_app: Any) -> None:
             with db.engine.connect() as conn:
                 assert conn.execute(sa.text("SELECT count(*) FROM evidence")).scalar() == 1
                 assert conn.execute(sa.text("SELECT reference FROM claims")).scalar() == "C-AAAA-BBBB"
+                # A submitted claim from before the queue's constraint gets a submission date.
+                assert conn.execute(sa.text("SELECT submitted_at FROM claims")).scalar() is not None
         finally:
             drop_everything()

@@ -144,14 +144,14 @@ class Claim(PersonalData, db.Model):
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
     claimant_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("claimants.id"), index=True)
     status: Mapped[ClaimStatus] = mapped_column(
-        str_enum(ClaimStatus, "claim_status"), default=ClaimStatus.DRAFT, index=True
+        str_enum(ClaimStatus, "claim_status"), default=ClaimStatus.DRAFT
     )
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     # Set when rejected as a duplicate: links the claims, merges nothing.
-    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("claims.id"))
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("claims.id"), index=True)
     # A retried or double-clicked submission carries the same token: one claim.
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # The draft belongs to whoever holds this token (its SHA-256 here, the
@@ -189,15 +189,25 @@ class Claim(PersonalData, db.Model):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Set on submission, and only then: the queue (every claim but drafts) is the range
+    # "submitted_at is not null" of an index in its own order (see the constraint below).
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic locking: two reviewers cannot overwrite each other's decision.
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
-    # The review queue pages by (submitted_at, id), newest first, within a case and status.
+    # The review queue pages by (submitted_at, id), newest first: one index per combination of
+    # the equality filters (none, case, status, both) followed by that order, so a page reads
+    # its rows in order and stops after one page (the first, the last or any other).
     __table_args__ = (
-        sa.Index("ix_claims_queue", "case_id", "status", "submitted_at", "id"),
         sa.Index("ix_claims_submitted_id", "submitted_at", "id"),
+        sa.Index("ix_claims_case_submitted", "case_id", "submitted_at", "id"),
+        sa.Index("ix_claims_status_submitted", "status", "submitted_at", "id"),
+        sa.Index("ix_claims_queue", "case_id", "status", "submitted_at", "id"),
+        sa.CheckConstraint(
+            "(status = 'draft' AND submitted_at IS NULL) OR (status <> 'draft' AND submitted_at IS NOT NULL)",
+            name="submitted_iff_not_draft",
+        ),
     )
 
     claimant: Mapped[Claimant] = relationship(back_populates="claims")

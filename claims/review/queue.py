@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import phonenumbers
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from ..claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
 from ..crypto import compute_blind_index
@@ -155,7 +155,9 @@ def filtered(queue_filter: QueueFilter) -> sa.Select[tuple[Claim]]:
     if f.status is not None:
         query = query.where(Claim.status == f.status)
     else:
-        query = query.where(Claim.status.in_(QUEUE_STATUSES))
+        # Every claim but drafts: submitted_at is set exactly then (a constraint holds it), and
+        # this range of the (submitted_at, id) indexes comes in the queue's order.
+        query = query.where(Claim.submitted_at.is_not(None))
     if f.case_id is not None:
         query = query.where(Claim.case_id == f.case_id)
     if f.assignee == "none":
@@ -177,6 +179,11 @@ def filtered(queue_filter: QueueFilter) -> sa.Select[tuple[Claim]]:
     if f.search:
         query = query.where(search_condition(f.search))
     return query
+
+
+def with_claimant(query: sa.Select[tuple[Claim]]) -> sa.Select[tuple[Claim]]:
+    """Load each claim's claimant (already joined by ``filtered``) and data key with it."""
+    return query.options(contains_eager(Claim.claimant).joinedload(Claimant.data_key))
 
 
 def encode_cursor(claim: Claim) -> str:
@@ -206,7 +213,7 @@ def page(
     key = (Claim.submitted_at, Claim.id)
     forward = [k.desc() for k in key] if newest_first else [k.asc() for k in key]
     backward = [k.asc() for k in key] if newest_first else [k.desc() for k in key]
-    query = filtered(queue_filter).options(joinedload(Claim.claimant).joinedload(Claimant.data_key))
+    query = with_claimant(filtered(queue_filter))
     position = decode_cursor(after or before or "") if (after or before) else None
     reverse = False
     if position and after:
@@ -294,20 +301,28 @@ INDEXES = ("email", "phone", "nir", "identity", "address")
 
 
 def shared_identifiers(claims: Sequence[Claim]) -> dict[uuid.UUID, list[str]]:
-    """For each claim, which identifiers (blind indexes) another claimant also has."""
-    found: dict[uuid.UUID, list[str]] = defaultdict(list)
+    """For each claim, which identifiers (blind indexes) another claimant also has.
+
+    One query: for each kind, the page's values found more than once (each part an index range).
+    """
+    parts = []
     for kind in INDEXES:
         column = getattr(Claimant, f"{kind}_bidx")
         values = {getattr(c.claimant, f"{kind}_bidx") for c in claims} - {None}
-        if not values:
-            continue
-        repeated = set(
-            db.session.execute(
-                sa.select(column).where(column.in_(values)).group_by(column).having(sa.func.count() > 1)
-            ).scalars()
-        )
-        for claim in claims:
-            if getattr(claim.claimant, f"{kind}_bidx") in repeated:
+        if values:
+            parts.append(
+                sa.select(sa.literal(kind).label("kind"), column.label("value"))
+                .where(column.in_(values))
+                .group_by(column)
+                .having(sa.func.count() > 1)
+            )
+    if not parts:
+        return {}
+    repeated = {(kind, value) for kind, value in db.session.execute(sa.union_all(*parts))}
+    found: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for claim in claims:
+        for kind in INDEXES:
+            if (kind, getattr(claim.claimant, f"{kind}_bidx")) in repeated:
                 found[claim.id].append(kind)
     return found
 
@@ -327,24 +342,23 @@ def same_ip_counts(claims: Sequence[Claim]) -> dict[uuid.UUID, int]:
     return {c.id: counts.get(c.source_ip_day_bidx, 0) for c in claims}
 
 
-def related_claims(claim: Claim) -> list[tuple[Claim, list[str]]]:
+def related_claims(claim: Claim, limit: int = 50) -> list[tuple[Claim, list[str]]]:
     """Other claims sharing an identifier with this one, and which identifiers."""
     claimant = claim.claimant
-    found: dict[uuid.UUID, tuple[Claim, list[str]]] = {}
-    for kind in INDEXES:
-        value = getattr(claimant, f"{kind}_bidx")
-        if value is None:
-            continue
-        others = db.session.execute(
-            sa.select(Claim)
-            .join(Claim.claimant)
-            .where(getattr(Claimant, f"{kind}_bidx") == value, Claim.id != claim.id)
-            .options(joinedload(Claim.claimant).joinedload(Claimant.data_key))
-            .limit(20)
-        ).scalars()
-        for other in others:
-            found.setdefault(other.id, (other, []))[1].append(kind)
-    return list(found.values())
+    mine = {kind: getattr(claimant, f"{kind}_bidx") for kind in INDEXES}
+    shared = [getattr(Claimant, f"{kind}_bidx") == value for kind, value in mine.items() if value]
+    if not shared:
+        return []
+    others = db.session.execute(
+        with_claimant(sa.select(Claim).join(Claim.claimant))
+        .where(sa.or_(*shared), Claim.id != claim.id)
+        .order_by(Claim.created_at)
+        .limit(limit)
+    ).scalars()
+    return [
+        (other, [k for k, v in mine.items() if v and getattr(other.claimant, f"{k}_bidx") == v])
+        for other in others
+    ]
 
 
 def with_search(queue_filter: QueueFilter, term: str | None) -> QueueFilter:

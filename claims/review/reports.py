@@ -51,7 +51,7 @@ from ..i18n import current_language
 from ..types import utcnow
 from .labels import STATUS_LABELS
 from .models import InfoRequest, InfoRequestStatus
-from .queue import QUEUE_STATUSES, QueueFilter, SearchNotUnderstood, filtered
+from .queue import QUEUE_STATUSES, QueueFilter, SearchNotUnderstood, filtered, with_claimant
 
 reports_bp = Blueprint("reports", __name__, url_prefix="/console")
 reports_bp.before_request(guard)
@@ -458,12 +458,15 @@ def export_claims() -> WerkzeugResponse:
     db.session.commit()
     key = (Claim.submitted_at, Claim.id)
     order = [k.asc() for k in key] if queue_filter.oldest_first else [k.desc() for k in key]
-    query = query.order_by(*order).options(
-        joinedload(Claim.claimant).joinedload(Claimant.data_key),
-        joinedload(Claim.assignee),
-        defer(Claim.statement_ct),
-        defer(Claim.extra_ct),
-        defer(Claim.eligibility_answers_ct),
+    query = (
+        with_claimant(query)
+        .order_by(*order)
+        .options(
+            joinedload(Claim.assignee),
+            defer(Claim.statement_ct),
+            defer(Claim.extra_ct),
+            defer(Claim.eligibility_answers_ct),
+        )
     )
     filename = f"claims-{utcnow():%Y%m%d}.csv"
     response = Response(
