@@ -94,7 +94,8 @@ def _next_step(case: Case, step: str) -> str:
 
 def _go(case: Case, step: str) -> Response:
     # The slug from the URL: reading case.slug after a commit would reload the case.
-    return redirect(url_for("intake.step", slug=(request.view_args or {}).get("slug", case.slug), step=step))
+    slug = (request.view_args or {}).get("slug") or case.slug  # (not a default: it would be evaluated)
+    return redirect(url_for("intake.step", slug=slug, step=step))
 
 
 @bp.get("/c/<slug>")
