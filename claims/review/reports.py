@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,7 +50,15 @@ from ..i18n import current_language
 from ..types import utcnow
 from .labels import STATUS_LABELS
 from .models import InfoRequest, InfoRequestStatus
-from .queue import QUEUE_STATUSES, QueueFilter, SearchNotUnderstood, filtered, with_claimant
+from .queue import (
+    QUEUE_STATUSES,
+    BadFilter,
+    QueueFilter,
+    SearchNotUnderstood,
+    filter_from_args,
+    filtered,
+    with_claimant,
+)
 
 reports_bp = Blueprint("reports", __name__, url_prefix="/console")
 reports_bp.before_request(guard)
@@ -61,8 +68,6 @@ BACKLOG_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.IN_REVIEW, ClaimStatus.NE
 EXPORT_BATCH = 500
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-HEAD_CODE = re.compile(r"^[a-z0-9_]{1,40}$")
-ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # The chart's geometry, in SVG user units (the viewBox scales it to the page).
 CHART_WIDTH = 640
@@ -268,46 +273,6 @@ def dashboard() -> str:
 # Export --------------------------------------------------------------------------
 
 
-def queue_filter_from_args(args: Mapping[str, str], user_id: uuid.UUID) -> QueueFilter:
-    """The queue's filter from its query string; a malformed value is a 400, not a wider export."""
-    values: dict[str, Any] = {}
-    if case := args.get("case", "").strip():
-        if not case.isdigit():
-            abort(400)
-        values["case_id"] = int(case)
-    if status := args.get("status", "").strip():
-        if status not in {s.value for s in QUEUE_STATUSES}:
-            abort(400)
-        values["status"] = ClaimStatus(status)
-    if assignee := args.get("assignee", "").strip():
-        if assignee == "me":
-            values["assignee"] = user_id
-        elif assignee == "none":
-            values["assignee"] = "none"
-        else:
-            try:
-                values["assignee"] = uuid.UUID(assignee)
-            except ValueError:
-                abort(400)
-    if head := args.get("head", "").strip():
-        if not HEAD_CODE.match(head):
-            abort(400)
-        values["head"] = head
-    values["has_warnings"] = args.get("warnings") == "1"
-    values["overdue"] = args.get("overdue") == "1"
-    for name, field in (("from", "submitted_from"), ("to", "submitted_to")):
-        if raw := args.get(name, "").strip():
-            try:
-                if not ISO_DAY.match(raw):
-                    raise ValueError(raw)
-                values[field] = date.fromisoformat(raw)
-            except ValueError:
-                abort(400)
-    values["search"] = args.get("q", "").strip()[:200] or None
-    values["oldest_first"] = args.get("order") == "oldest"
-    return QueueFilter(**values)
-
-
 def filter_codes(queue_filter: QueueFilter, user_id: uuid.UUID) -> str:
     """The filter for the audit log: codes and dates, never the search term or a person."""
     f = queue_filter
@@ -433,7 +398,10 @@ def stream_export(query: sa.Select[tuple[Claim]], header: list[str], language: s
 @access(Permission.EXPORT_DATA)
 @require_recent_auth
 def export_claims() -> WerkzeugResponse:
-    queue_filter = queue_filter_from_args(request.args, current_user.id)
+    try:
+        queue_filter = filter_from_args(request.args, current_user.id, strict=True)
+    except BadFilter:
+        abort(400)  # never an export wider than the filter asked
     try:
         query = filtered(queue_filter)
     except SearchNotUnderstood:

@@ -42,9 +42,7 @@ from .operations import (
     request_information,
     start_review,
 )
-from .queue import QUEUE_STATUSES, QueueFilter, SearchNotUnderstood, page, related_claims
-
-QUEUE_STATUS_VALUES = {s.value for s in QUEUE_STATUSES}
+from .queue import QueueFilter, SearchNotUnderstood, filter_from_args, page, related_claims
 
 bp = Blueprint("review", __name__, url_prefix="/console/claims")
 bp.before_request(guard)
@@ -61,41 +59,6 @@ def review_labels() -> dict[str, Any]:
     }
 
 
-def queue_filter_from(args: Any) -> QueueFilter:
-    """The queue's filter from the query string; unknown values are ignored, never trusted."""
-
-    def day(name: str) -> date | None:
-        try:
-            return date.fromisoformat(args.get(name, ""))
-        except ValueError:
-            return None
-
-    status = args.get("status")
-    assignee: uuid.UUID | str | None = None
-    if args.get("assignee") == "me":
-        assignee = current_user.id
-    elif args.get("assignee") == "none":
-        assignee = "none"
-    elif args.get("assignee"):
-        try:
-            assignee = uuid.UUID(args["assignee"])
-        except ValueError:
-            assignee = None
-    case = args.get("case", "")
-    return QueueFilter(
-        case_id=int(case) if case.isdigit() else None,
-        status=ClaimStatus(status) if status in QUEUE_STATUS_VALUES else None,  # never drafts
-        assignee=assignee,
-        head=args.get("head") or None,
-        has_warnings=args.get("warnings") == "1",
-        overdue=args.get("overdue") == "1",
-        submitted_from=day("from"),
-        submitted_to=day("to"),
-        search=(args.get("q") or "").strip()[:200] or None,
-        oldest_first=args.get("order") == "oldest",
-    )
-
-
 def _reviewers() -> list[User]:
     return list(
         db.session.execute(
@@ -109,7 +72,7 @@ def _reviewers() -> list[User]:
 @bp.get("")
 @access(Permission.VIEW_CLAIMS)
 def queue() -> str:
-    queue_filter = queue_filter_from(request.args)
+    queue_filter = filter_from_args(request.args, current_user.id)
     try:
         result = page(
             queue_filter,

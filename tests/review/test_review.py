@@ -27,7 +27,7 @@ from claims.review.operations import (
     request_information,
     send_reminders,
 )
-from claims.review.queue import QueueFilter, page, search_condition
+from claims.review.queue import SAME_IP_DAY_LIMIT, QueueFilter, page, search_condition
 from claims.types import utcnow
 from tests.evidence.test_uploads import jpeg
 
@@ -42,6 +42,7 @@ def submitted(make_claim: Any, make_claimant: Any, minutes_ago: int = 0, **field
         "phone": f"06 20 00 {n // 100:02d} {n % 100:02d}",
         "nir": None,
         "last_name": "Nom" + "".join(chr(97 + int(d)) for d in str(n)),  # names keep letters only
+        "address_line1": f"{n} rue de la Paix",
     }
     claimant_fields.update({k: fields.pop(k) for k in list(fields) if k in claimant_fields})
     claim = make_claim(make_claimant(**claimant_fields), **fields)
@@ -124,6 +125,28 @@ def test_filters(app: Flask, make_claim: Any, make_claimant: Any, make_staff: An
     tomorrow = date.today() + timedelta(days=1)
     assert refs(page(QueueFilter(submitted_from=tomorrow))) == []
     assert len(refs(page(QueueFilter(submitted_to=tomorrow)))) == 3
+
+
+def test_the_warnings_filter_matches_exactly_the_claims_with_a_warning_badge(
+    app: Flask, make_claim: Any, make_claimant: Any
+) -> None:
+    clean = submitted(make_claim, make_claimant, form_seconds=600)
+    same_address = [
+        submitted(make_claim, make_claimant, form_seconds=600, address_line1="7 rue Oberkampf")
+        for _ in range(2)
+    ]
+    same_ip = [
+        submitted(make_claim, make_claimant, form_seconds=600, source_ip_day_bidx="ip-day")
+        for _ in range(SAME_IP_DAY_LIMIT + 1)
+    ]
+    fast = submitted(make_claim, make_claimant, form_seconds=30)
+    badges = {row.claim.reference: row.warnings for row in page(QueueFilter()).rows}
+    assert all("duplicate_address" in badges[c.reference] for c in same_address)
+    assert all("same_ip" in badges[c.reference] for c in same_ip)
+    with_badges = {ref for ref, warnings in badges.items() if set(warnings) - {"overdue"}}
+    assert with_badges == {c.reference for c in [*same_address, *same_ip, fast]}
+    assert set(refs(page(QueueFilter(has_warnings=True)))) == with_badges
+    assert clean.reference not in with_badges
 
 
 def test_shared_identifiers_are_badges_with_an_explanation(
@@ -391,6 +414,9 @@ def test_the_queue_never_lists_drafts_even_when_asked(
     login_as("lawyer")
     html = client.get("/console/claims?status=draft").get_data(as_text=True)
     assert draft.reference not in html
+    # Malformed values widen the page's filter (never the export's: a 400 there), never a 500.
+    response = client.get("/console/claims?case=x&assignee=zz&head=%3Cb%3E&from=hier&to=2026-13-40")
+    assert response.status_code == 200 and draft.reference not in response.get_data(as_text=True)
     assert client.get(f"/console/claims/{draft.reference}").status_code == 404
 
 
