@@ -49,6 +49,8 @@ REFUSAL_MESSAGES = {
     "encrypted_pdf": _l("Le PDF est protégé par un mot de passe. Envoyez une version sans mot de passe."),
     "unreadable_pdf": _l("Le PDF est endommagé ou incomplet. Enregistrez-le à nouveau et réessayez."),
     "too_many_pages": _l("Le PDF a plus de 200 pages. Envoyez seulement les pages utiles."),
+    "too_many_files": _l("Vous avez déjà déposé 10 pièces, le maximum."),
+    "total_too_large": _l("Vous avez atteint la taille totale permise (60 Mo)."),
 }
 
 

@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO
 from ..audit.operations import record_event
 from ..crypto.envelope import decrypt, encrypt, new_key
 from ..extensions import db
-from ..jobs.operations import handler
+from ..jobs.operations import enqueue, handler
 from ..vault import StoredBlob, current_vault
 from .checks import MAX_FILE_BYTES, UploadRefused, check_upload, clean_filename
 from .models import Evidence, EvidenceKind, EvidenceStatus
@@ -24,6 +24,7 @@ from .sanitise import sanitise
 
 if TYPE_CHECKING:
     from ..claimants.models import Claim
+    from ..jobs.models import Job
 
 
 def _file_aad(evidence_id: uuid.UUID, role: str) -> bytes:
@@ -131,6 +132,25 @@ def accept_evidence(
         details={"type": checked.detected_type, "size": checked.size, "warnings": len(checked.warnings)},
     )
     return evidence
+
+
+MAX_FILES_PER_CLAIM = 10
+MAX_TOTAL_BYTES = 60 * 1024 * 1024
+
+
+def add_claim_evidence(
+    claim: Claim, upload: IO[bytes], *, kind: EvidenceKind, filename: str | None
+) -> tuple[Evidence, Job]:
+    """A claimant's upload (the intake form, an answer in the portal): the claim's limits on
+    count and total size, then ``accept_evidence``; returns the row and the derivative job to
+    dispatch after the commit (flush, no commit). Raises UploadRefused."""
+    if len(claim.evidence) >= MAX_FILES_PER_CLAIM:
+        raise UploadRefused("too_many_files")
+    if sum(e.size for e in claim.evidence) >= MAX_TOTAL_BYTES:
+        raise UploadRefused("total_too_large")
+    evidence = accept_evidence(claim, upload, kind=kind, filename=filename)
+    # The original is durable once committed; re-encoding runs in the background.
+    return evidence, enqueue("evidence.derivative", evidence_id=str(evidence.id))
 
 
 def make_derivative(evidence: Evidence) -> None:

@@ -16,10 +16,10 @@ from ..cases.models import Case, CaseStatus
 from ..claimants.models import Claim, ClaimStatus
 from ..evidence.checks import UploadRefused
 from ..evidence.models import Evidence, EvidenceKind
-from ..evidence.operations import accept_evidence
+from ..evidence.operations import MAX_FILES_PER_CLAIM, add_claim_evidence
 from ..extensions import db, limiter
 from ..i18n import current_language
-from ..jobs.operations import dispatch, enqueue
+from ..jobs.operations import dispatch
 from . import bp
 from .forms import (
     EVIDENCE_LABELS,
@@ -48,9 +48,6 @@ from .operations import (
     submit_claim,
     use_resume_link,
 )
-
-MAX_FILES = 10
-MAX_TOTAL_BYTES = 60 * 1024 * 1024
 
 
 def _case(slug: str) -> Case:
@@ -228,28 +225,21 @@ def _evidence(case: Case, claim: Claim) -> str | Response:
     if request.method == "POST" and request.form.get("done"):
         return _go(case, _next_step(case, "evidence"))
     if request.method == "POST" and form.validate_on_submit():
-        total = sum(e.size for e in claim.evidence)
-        if len(claim.evidence) >= MAX_FILES:
-            form.file.errors.append(_("Vous avez déjà déposé 10 pièces, le maximum."))
-        elif total >= MAX_TOTAL_BYTES:
-            form.file.errors.append(_("Vous avez atteint la taille totale permise (60 Mo)."))
+        upload = form.file.data
+        try:
+            job = add_claim_evidence(
+                claim, upload.stream, kind=EvidenceKind(form.kind.data), filename=upload.filename
+            )[1]
+        except UploadRefused as refused:
+            db.session.rollback()
+            form.file.errors.append(refused.message)
         else:
-            upload = form.file.data
-            try:
-                evidence = accept_evidence(
-                    claim, upload.stream, kind=EvidenceKind(form.kind.data), filename=upload.filename
-                )
-            except UploadRefused as refused:
-                db.session.rollback()
-                form.file.errors.append(refused.message)
-            else:
-                # The original is durable; re-encoding runs in the background, nobody waits on it.
-                job = enqueue("evidence.derivative", evidence_id=str(evidence.id))
-                db.session.commit()
-                dispatch(job)
-                flash(_("Pièce ajoutée."), "info")
-                return _go(case, "evidence")
-    return _render(case, claim, "evidence", form=form, labels=EVIDENCE_LABELS, max_files=MAX_FILES)
+            # The original is durable; re-encoding runs in the background, nobody waits on it.
+            db.session.commit()
+            dispatch(job)
+            flash(_("Pièce ajoutée."), "info")
+            return _go(case, "evidence")
+    return _render(case, claim, "evidence", form=form, labels=EVIDENCE_LABELS, max_files=MAX_FILES_PER_CLAIM)
 
 
 @bp.post("/c/<slug>/demande/evidence/<uuid:evidence_id>/remove")
