@@ -9,6 +9,7 @@ from .evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from .filings.models import Filing, FilingMember, FilingState
 from .jobs.models import Job, JobStatus
 from .mail.models import MailStatus, OutboxMessage
+from .portal.models import DataCopy, EmailChange, PortalLink, PortalSession
 from .review.models import InfoRequest, InfoRequestStatus, Note, ReviewEvent
 
 __all__ = [
@@ -20,7 +21,9 @@ __all__ = [
     "ClaimHarm",
     "ClaimStatus",
     "Claimant",
+    "DataCopy",
     "DataKey",
+    "EmailChange",
     "Evidence",
     "EvidenceKind",
     "EvidenceStatus",
@@ -35,6 +38,8 @@ __all__ = [
     "MailStatus",
     "Note",
     "OutboxMessage",
+    "PortalLink",
+    "PortalSession",
     "Procedure",
     "RecoveryCode",
     "ResumeLink",

@@ -72,6 +72,11 @@ class Case(db.Model):
     )
     # Unfinished drafts are crypto-shredded after this many days.
     draft_retention_days: Mapped[int] = mapped_column(default=30)
+    # Rejected claims are crypto-shredded this many days after the rejection (the time the
+    # claimant has to contest it, plus a margin); withdrawn claims lose their data key at once
+    # and their remaining rows and files after this many days.
+    rejected_retention_days: Mapped[int] = mapped_column(default=180, server_default="180")
+    withdrawn_retention_days: Mapped[int] = mapped_column(default=30, server_default="30")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     texts: Mapped[list[CaseText]] = relationship(back_populates="case", order_by="CaseText.version")

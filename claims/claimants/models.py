@@ -192,6 +192,8 @@ class Claim(PersonalData, db.Model):
     # Set on submission, and only then: the queue (every claim but drafts) is the range
     # "submitted_at is not null" of an index in its own order (see the constraint below).
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the claim was rejected or withdrawn: retention counts from there.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic locking: two reviewers cannot overwrite each other's decision.
     version: Mapped[int] = mapped_column(default=1)
 

@@ -332,36 +332,3 @@ def use_resume_link(case: Case, token: str) -> tuple[Claim, str] | None:
     link.claim.draft_token_hash = hash_token(new_token)
     record_event("claim.resumed", actor_type="claimant", object_type="claim", object_id=link.claim.id)
     return link.claim, new_token
-
-
-def purge_stale_drafts() -> int:
-    """Erase drafts left unfinished past their case's retention: files, rows, and the data key."""
-    from ..crypto.operations import shred_data_key
-    from ..mail.models import OutboxMessage
-    from ..vault import current_vault
-
-    purged = 0
-    drafts = db.session.execute(sa.select(Claim).where(Claim.status == ClaimStatus.DRAFT)).scalars().all()
-    now = utcnow()
-    for claim in drafts:
-        if now - claim.updated_at < timedelta(days=claim.case.draft_retention_days):
-            continue
-        claimant = claim.claimant
-        for evidence in list(claim.evidence):
-            for key in (evidence.storage_key, evidence.derivative_storage_key):
-                if key:
-                    current_vault().delete(key)
-            db.session.delete(evidence)
-        db.session.execute(sa.delete(ResumeLink).where(ResumeLink.claim_id == claim.id))
-        db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.data_key_id == claimant.data_key_id))
-        data_key = claimant.data_key
-        claim_id = claim.id
-        db.session.delete(claim)
-        db.session.flush()
-        if not claimant.claims:
-            db.session.delete(claimant)
-            shred_data_key(data_key, reason="draft_retention")
-        record_event("claim.draft_purged", object_type="claim", object_id=claim_id)
-        purged += 1
-    db.session.flush()
-    return purged

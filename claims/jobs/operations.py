@@ -33,7 +33,12 @@ from .models import Job, JobStatus
 
 HANDLERS: dict[str, Callable[..., dict[str, Any] | None]] = {}
 # Where handlers are registered (at import): a worker imports them all before its first job.
-HANDLER_MODULES = ("claims.evidence.operations", "claims.intake.operations", "claims.mail.operations")
+HANDLER_MODULES = (
+    "claims.evidence.operations",
+    "claims.intake.operations",
+    "claims.mail.operations",
+    "claims.portal.export",
+)
 
 
 def handler(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -59,4 +59,18 @@ EVENT_LABELS = {
     "claim.draft_started": _l("Demande commencée"),
     "evidence.downloaded": _l("Pièce téléchargée"),
     "evidence.previewed": _l("Pièce affichée"),
+    # The claimant, in the portal.
+    "claim.withdrawn": _l("Retirée par le demandeur"),
+    "claim.erased": _l("Données effacées"),
+    "claim.purged": _l("Effacement définitif (durée de conservation)"),
+    "portal.link_sent": _l("Lien de connexion envoyé"),
+    "portal.signed_in": _l("Connexion à l’espace demandeur"),
+    "portal.signed_out": _l("Déconnexion de l’espace demandeur"),
+    "claimant.contact_changed": _l("Coordonnées modifiées"),
+    "claimant.email_change_requested": _l("Changement d’adresse électronique demandé"),
+    "claimant.email_changed": _l("Adresse électronique changée"),
+    "claim.data_copy_requested": _l("Copie des données demandée"),
+    "claim.data_copy_ready": _l("Copie des données prête"),
+    "claim.data_copy_downloaded": _l("Copie des données téléchargée"),
+    "claim.data_copy_discarded": _l("Copie des données supprimée"),
 }

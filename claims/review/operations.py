@@ -84,6 +84,8 @@ def change_status(
     if not can_transition(current, target):
         raise ReviewError("illegal_transition")
     claim.status = target
+    if target in (S.REJECTED, S.WITHDRAWN):
+        claim.closed_at = utcnow()  # retention counts from here (flask retention purge)
     event = ReviewEvent(
         claim=claim,
         actor_id=actor.id if actor else None,

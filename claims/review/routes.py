@@ -315,6 +315,10 @@ def request_info(reference: str) -> Response:
 @access(Permission.WRITE_NOTES)
 def note(reference: str) -> Response:
     claim = _claim_or_404(reference)
+    if claim.claimant.erased_at is not None:  # a note is encrypted under the erased claimant's key
+        return _back(
+            claim, _("Les données de cette demande ont été effacées : elle ne peut plus recevoir de note.")
+        )
     form = NoteForm()
     if not form.validate_on_submit():
         return _back(claim, _("La note est vide ou trop longue."))
@@ -329,7 +333,8 @@ def evidence_file(reference: str, evidence_id: uuid.UUID, what: str) -> Response
     """A piece of evidence: the sanitised image inline (preview), else always as an attachment."""
     claim = _claim_or_404(reference)
     evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None or evidence.claim_id != claim.id:
+    # An erased claim's files wait, unreadable, for the retention purge.
+    if evidence is None or evidence.claim_id != claim.id or claim.claimant.erased_at is not None:
         abort(404)
     if what == "original":
         chunks, content_type = open_evidence(evidence), "application/octet-stream"

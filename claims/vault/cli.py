@@ -19,7 +19,9 @@ vault_cli = AppGroup("vault", help="The encrypted file vault.")
 
 def referenced_storage_keys() -> set[str]:
     keys: set[str] = set()
-    for column in (Evidence.storage_key, Evidence.derivative_storage_key):
+    from ..portal.models import DataCopy
+
+    for column in (Evidence.storage_key, Evidence.derivative_storage_key, DataCopy.storage_key):
         keys.update(k for k in db.session.execute(sa.select(column)).scalars() if k)
     return keys
 

@@ -110,10 +110,10 @@ def test_stale_drafts_are_purged(app: Flask, client: FlaskClient, demo_case: Any
     )
     assert len(files) == 2  # original and derivative
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["retention", "purge"]).output.strip() == "purged 0 unfinished drafts"
+    assert runner.invoke(args=["retention", "purge"]).output.splitlines()[0] == "purged 0 unfinished drafts"
     db.session.execute(sa.update(Claim).values(updated_at=utcnow() - timedelta(days=31)))
     db.session.commit()
-    assert runner.invoke(args=["retention", "purge"]).output.strip() == "purged 1 unfinished drafts"
+    assert runner.invoke(args=["retention", "purge"]).output.splitlines()[0] == "purged 1 unfinished drafts"
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Claim)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Claimant)) == 0
