@@ -79,6 +79,13 @@ class Config:
     INTAKE_SUBMIT_RATE_LIMIT = "10 per hour"
     RESUME_LINK_RATE_LIMIT = "5 per hour"
     RESUME_LINK_HOURS = 24
+    # Claimant portal (/me): one-time sign-in links and short sessions of their own.
+    PORTAL_COOKIE_NAME = "recours_portal"
+    PORTAL_LINK_MINUTES = 15
+    PORTAL_SESSION_IDLE_MINUTES = 20
+    PORTAL_SESSION_MAX_MINUTES = 120
+    PORTAL_LINK_RATE_LIMIT_IP = "10 per hour"
+    PORTAL_LINK_RATE_LIMIT_EMAIL = "5 per hour"
 
     # "console" (embedded default: printed, never sent) or "smtp".
     MAIL_BACKEND = "console"
@@ -125,6 +132,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_NAME = "__Host-recours_session"
     STAFF_SESSION_COOKIE_NAME = "__Host-recours_staff"
     DRAFT_COOKIE_NAME = "__Host-recours_draft"
+    PORTAL_COOKIE_NAME = "__Host-recours_portal"
     SESSION_COOKIE_SECURE = True
     SEND_HSTS = True
 

@@ -33,9 +33,15 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def live_server(app: Flask, make_app: Any) -> Iterator[str]:
+def live_config() -> dict[str, Any]:
+    """Extra configuration of the served app (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(app: Flask, make_app: Any, live_config: dict[str, Any]) -> Iterator[str]:
     """The app served on a free local port, CSRF on, same database and keys as ``app``."""
-    served = make_app(WTF_CSRF_ENABLED=True)
+    served = make_app(WTF_CSRF_ENABLED=True, **live_config)
     server = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
