@@ -89,6 +89,13 @@ class ChainReport:
     problem: str | None = None
 
 
+def claimant_event(action: str, claim_id: object, **details: Any) -> AuditEvent:
+    """A claimant's action on their own claim (intake form, portal); ``details`` as above."""
+    return record_event(
+        action, actor_type="claimant", object_type="claim", object_id=claim_id, details=details or None
+    )
+
+
 def verify_chain(batch_size: int = 1000) -> ChainReport:
     """Walk the chain in order; report the first event whose link or hash is wrong."""
     expected_prev = GENESIS_HASH

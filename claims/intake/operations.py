@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from ..audit.operations import record_event
+from ..audit.operations import claimant_event
 from ..cases.models import Case, CaseText, TextKind
 from ..claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus, ResumeLink
 from ..claimants.operations import generate_reference
@@ -53,7 +53,7 @@ def start_draft(case: Case, remote_addr: str | None) -> tuple[Claim, str]:
     )
     db.session.add_all([claimant, claim])
     db.session.flush()
-    record_event("claim.draft_started", actor_type="claimant", object_type="claim", object_id=claim.id)
+    claimant_event("claim.draft_started", claim.id)
     return claim, token
 
 
@@ -170,13 +170,7 @@ def submit_claim(
     # The receipt (a PDF of the answers, by mail) is built by a job committed with the claim:
     # the claimant's page does not wait on it, and it cannot be lost.
     job = enqueue("intake.receipt", claim_id=str(claim.id))
-    record_event(
-        "claim.submitted",
-        actor_type="claimant",
-        object_type="claim",
-        object_id=claim.id,
-        details={"evidence": len(claim.evidence), "harms": len(claim.harms)},
-    )
+    claimant_event("claim.submitted", claim.id, evidence=len(claim.evidence), harms=len(claim.harms))
     return job
 
 
@@ -305,7 +299,7 @@ def send_resume_link(claim: Claim, link_for: Any) -> Job:
         data_key=claim.claimant.data_key,
         purpose="resume_link",
     )
-    record_event("claim.resume_link_sent", actor_type="claimant", object_type="claim", object_id=claim.id)
+    claimant_event("claim.resume_link_sent", claim.id)
     return delivery_job(message)
 
 
@@ -330,5 +324,5 @@ def use_resume_link(case: Case, token: str) -> tuple[Claim, str] | None:
         return None
     new_token = secrets.token_urlsafe(32)
     link.claim.draft_token_hash = hash_token(new_token)
-    record_event("claim.resumed", actor_type="claimant", object_type="claim", object_id=link.claim.id)
+    claimant_event("claim.resumed", link.claim.id)
     return link.claim, new_token

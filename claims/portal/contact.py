@@ -17,7 +17,7 @@ import phonenumbers
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from ..audit.operations import record_event
+from ..audit.operations import claimant_event
 from ..claimants.models import Claim, ClaimStatus
 from ..crypto import hash_token
 from ..crypto.blind_index import normalise_email
@@ -109,13 +109,7 @@ def change_contact(
     for name in changed:
         setattr(claimant, name, values[name])  # the blind indexes follow (personal_field_changed)
     db.session.flush()
-    record_event(
-        "claimant.contact_changed",
-        actor_type="claimant",
-        object_type="claim",
-        object_id=claim.id,
-        details={"fields": ",".join(changed)},
-    )
+    claimant_event("claimant.contact_changed", claim.id, fields=",".join(changed))
     return changed
 
 
@@ -200,13 +194,7 @@ def request_email_change(claim: Claim, new_email: str, link_for: Callable[[str],
             purpose="email_change_notice",
         )
         jobs.append(delivery_job(notice))
-    record_event(
-        "claimant.email_change_requested",
-        actor_type="claimant",
-        object_type="claim",
-        object_id=claim.id,
-        details={"superseded": superseded},
-    )
+    claimant_event("claimant.email_change_requested", claim.id, superseded=superseded)
     return jobs
 
 
@@ -238,11 +226,5 @@ def confirm_email_change(token: str) -> Claim | None:
         return None
     claim.claimant.email = change.new_email  # the blind index follows (personal_field_changed)
     db.session.flush()
-    record_event(
-        "claimant.email_changed",
-        actor_type="claimant",
-        object_type="claim",
-        object_id=claim.id,
-        details={"email_change": str(change.id)},
-    )
+    claimant_event("claimant.email_changed", claim.id, email_change=str(change.id))
     return claim

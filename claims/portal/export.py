@@ -32,7 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..audit.operations import record_event
+from ..audit.operations import claimant_event, record_event
 from ..claimants.models import Claim
 from ..crypto.envelope import decrypt, encrypt, new_key
 from ..evidence.checks import clean_filename
@@ -109,13 +109,7 @@ def request_data_copy(claim: Claim) -> Job:
     job = enqueue("portal.data_copy", copy_id=str(copy.id))
     copy.job_id = job.id
     db.session.flush()
-    record_event(
-        "claim.data_copy_requested",
-        actor_type="claimant",
-        object_type="claim",
-        object_id=claim.id,
-        details={"data_copy": str(copy.id)},
-    )
+    claimant_event("claim.data_copy_requested", claim.id, data_copy=str(copy.id))
     return job
 
 
@@ -459,13 +453,7 @@ def mark_downloaded(copy: DataCopy) -> None:
     )
     if taken.rowcount != 1:
         raise DataCopyError("already_downloaded")
-    record_event(
-        "claim.data_copy_downloaded",
-        actor_type="claimant",
-        object_type="claim",
-        object_id=copy.claim_id,
-        details={"data_copy": str(copy.id)},
-    )
+    claimant_event("claim.data_copy_downloaded", copy.claim_id, data_copy=str(copy.id))
 
 
 def open_data_copy(copy: DataCopy) -> Iterator[bytes]:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..audit.operations import record_event
+from ..audit.operations import claimant_event
 from ..claimants.models import Claim, Claimant, ClaimStatus
 from ..crypto import compute_blind_index, hash_token
 from ..crypto.blind_index import normalise_email
@@ -70,7 +70,7 @@ def send_sign_in_link(claim: Claim, link_for: Callable[[str], str]) -> Job:
     message = queue_mail(
         claim.claimant.email, subject, body, data_key=claim.claimant.data_key, purpose="portal_link"
     )
-    record_event("portal.link_sent", actor_type="claimant", object_type="claim", object_id=claim.id)
+    claimant_event("portal.link_sent", claim.id)
     return delivery_job(message)
 
 
@@ -104,7 +104,7 @@ def use_sign_in_link(token: str) -> Claim | None:
     )
     if claimed.rowcount != 1:
         return None
-    record_event("portal.signed_in", actor_type="claimant", object_type="claim", object_id=link.claim_id)
+    claimant_event("portal.signed_in", link.claim_id)
     return link.claim
 
 

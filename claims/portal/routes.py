@@ -27,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from ..audit.operations import record_event
+from ..audit.operations import claimant_event
 from ..cases.models import CaseText, TextKind
 from ..claimants.models import Claim, ClaimStatus
 from ..crypto import compute_blind_index
@@ -127,7 +127,7 @@ def sign_out() -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
     end_portal_sessions(_claim().id)
-    record_event("portal.signed_out", actor_type="claimant", object_type="claim", object_id=_claim().id)
+    claimant_event("portal.signed_out", _claim().id)
     db.session.commit()
     flash(_("Vous êtes déconnecté·e."), "info")
     return redirect(url_for("portal.sign_in"))
@@ -215,13 +215,7 @@ def evidence_original(evidence_id: uuid.UUID) -> Response:
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None or evidence.claim_id != claim.id:
         abort(404)
-    record_event(
-        "evidence.downloaded",
-        actor_type="claimant",
-        object_type="claim",
-        object_id=claim.id,
-        details={"evidence": str(evidence.id), "file": "original"},
-    )
+    claimant_event("evidence.downloaded", claim.id, evidence=str(evidence.id), file="original")
     db.session.commit()
     data = b"".join(open_evidence(evidence))  # every chunk checked before anything is sent
     response = Response(data, content_type="application/octet-stream")

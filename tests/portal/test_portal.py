@@ -46,6 +46,16 @@ def sign_in(client: FlaskClient, claim: Claim) -> None:
     assert client.post("/me/link", data={"token": token}).status_code == 302
 
 
+def open_request(claim: Claim, reviewer: Any, message: str) -> InfoRequest:
+    """The claim assigned to ``reviewer``, who asks the claimant for something (committed)."""
+    assign(claim, reviewer, actor=reviewer)
+    info, _job = request_information(
+        claim, actor=reviewer, message=message, due_on=date.today() + timedelta(days=10)
+    )
+    db.session.commit()
+    return info
+
+
 @pytest.fixture
 def two_claims(make_claim: Any, make_claimant: Any) -> tuple[Claim, Claim]:
     a = make_claim(make_claimant(email="alice@example.fr", last_name="Aubert", phone="06 11 11 11 11"))
@@ -163,11 +173,7 @@ def test_a_claimant_answers_a_request_with_a_photo_and_the_reviewer_sees_it(
 ) -> None:
     alice, _ = two_claims
     paralegal = make_staff("paralegal")
-    assign(alice, paralegal, actor=paralegal)
-    info, _job = request_information(
-        alice, actor=paralegal, message="Ajoutez la capture du SMS.", due_on=date.today() + timedelta(days=10)
-    )
-    db.session.commit()
+    info = open_request(alice, paralegal, "Ajoutez la capture du SMS.")
     sign_in(client, alice)
     html = client.get("/me/claim").get_data(as_text=True)
     assert "Ajoutez la capture du SMS." in html and "Informations demandées" in html
@@ -201,11 +207,7 @@ def test_a_refused_file_in_an_answer_keeps_the_request_open(
 ) -> None:
     alice, _ = two_claims
     paralegal = make_staff("paralegal")
-    assign(alice, paralegal, actor=paralegal)
-    info, _job = request_information(
-        alice, actor=paralegal, message="?", due_on=date.today() + timedelta(days=10)
-    )
-    db.session.commit()
+    info = open_request(alice, paralegal, "?")
     sign_in(client, alice)
     response = client.post(
         f"/me/claim/requests/{info.id}/answer",
@@ -237,10 +239,7 @@ def test_claimant_a_can_never_reach_anything_of_claimant_b(
 
     alice, bruno = two_claims
     paralegal = make_staff("paralegal")
-    assign(bruno, paralegal, actor=paralegal)
-    b_request, _job = request_information(
-        bruno, actor=paralegal, message="Question pour Bruno", due_on=date.today() + timedelta(days=10)
-    )
+    b_request = open_request(bruno, paralegal, "Question pour Bruno")
     b_evidence = accept_evidence(bruno, io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="bruno.jpg")
     b_copy = DataCopy(claim=bruno, expires_at=utcnow() + timedelta(days=7), ready_at=utcnow())
     db.session.add(b_copy)
