@@ -93,6 +93,9 @@ def create_app(
     from .review.reports import reports_bp
 
     app.register_blueprint(reports_bp)
+    from .filings.routes import bp as filings_bp
+
+    app.register_blueprint(filings_bp)
     from .portal import init_app as init_portal
 
     init_portal(app)

@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..accounts.forms import ActionForm  # noqa: F401  (a button's form: the CSRF token only)
 from ..evidence.models import EvidenceKind
 from ..intake.forms import EVIDENCE_LABELS, ContactForm, required
 
@@ -33,10 +34,6 @@ class SignInForm(FlaskForm):
         validators=[Optional(), Length(max=20)],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-
-
-class ActionForm(FlaskForm):
-    """A button's form: only the CSRF token."""
 
 
 class TokenForm(FlaskForm):

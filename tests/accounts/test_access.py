@@ -24,6 +24,7 @@ ARGUMENT_VALUES = {
     "default": "not-a-real-token",
     "string": "x",
     "int": 1,
+    "integer": 1,
     "any": "preview",
 }
 EXPECTED_PUBLIC = {"accounts.login", "accounts.accept"}

@@ -1,0 +1,225 @@
+"""Filings in the console (/console/filings): lawyers only (MANAGE_FILINGS)."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from ..accounts.access import access, guard
+from ..accounts.forms import ActionForm
+from ..accounts.permissions import Permission
+from ..cases.models import Case, Procedure
+from ..claimants.models import Claim
+from ..extensions import db
+from ..review.labels import STATUS_LABELS
+from ..review.queue import BadFilter, filter_from_args, filtered
+from .forms import PROCEDURE_LABELS, AddClaimsForm, FiledForm, FilingForm
+from .models import Filing, FilingState
+from .operations import (
+    FilingError,
+    accepted_not_in_filing,
+    add_by_rule,
+    add_claims,
+    create_filing,
+    lock_filing,
+    record_filed,
+    remove_claim,
+)
+
+bp = Blueprint("filings", __name__, url_prefix="/console/filings")
+bp.before_request(guard)
+
+REFERENCE = re.compile(r"[A-Z0-9]{2,8}-[A-Z0-9]{4}-[A-Z0-9]{4}")
+ERRORS = {
+    "locked": lambda: _("Ce dépôt est verrouillé : sa liste ne peut plus changer."),
+    "empty": lambda: _("Ajoutez au moins une demande avant de verrouiller."),
+    "member_not_in_filing": lambda: _(
+        "Ces demandes ne sont plus en dépôt (retirées ?) : enlevez-les d’abord."
+    ),
+    "evidence_pending": lambda: _(
+        "Des pièces de ces demandes sont encore en cours de traitement ; réessayez dans un instant."
+    ),
+    "not_locked": lambda: _("Verrouillez d’abord le dépôt."),
+    "already_filed": lambda: _("La date de dépôt est déjà enregistrée."),
+    "future_date": lambda: _("La date de dépôt ne peut pas être dans le futur."),
+    "not_a_member": lambda: _("Cette demande n’est pas dans ce dépôt."),
+}
+
+
+def _filing_or_404(filing_id: int) -> Filing:
+    filing = db.session.get(Filing, filing_id)
+    if filing is None:
+        abort(404)
+    return filing
+
+
+def _back(filing: Filing, message: str, category: str = "info") -> Response:
+    flash(message, category)
+    return redirect(url_for("filings.detail", filing_id=filing.id))
+
+
+def _refused(filing: Filing, error: FilingError) -> Response:
+    db.session.rollback()
+    message = ERRORS.get(error.code, lambda: error.code)()
+    if error.references:
+        message += " " + ", ".join(error.references[:20])
+    return _back(filing, message, "error")
+
+
+@bp.get("")
+@access(Permission.MANAGE_FILINGS)
+def index() -> str:
+    filings = db.session.execute(sa.select(Filing).order_by(Filing.created_at.desc())).scalars().all()
+    counts = dict(
+        db.session.execute(
+            sa.select(Filing.id, sa.func.count()).join(Filing.members).group_by(Filing.id)
+        ).all()
+    )
+    return render_template("filings/index.html", filings=filings, counts=counts, procedures=PROCEDURE_LABELS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access(Permission.MANAGE_FILINGS)
+def new() -> str | Response:
+    form = FilingForm()
+    cases = db.session.execute(sa.select(Case).order_by(Case.title)).scalars().all()
+    form.case.choices = [(c.id, c.title) for c in cases]
+    if request.method == "GET" and cases:
+        form.court.data = form.court.data or cases[0].court
+        form.procedure.data = form.procedure.data or cases[0].procedure.value
+    if form.validate_on_submit():
+        filing = create_filing(
+            db.session.get_one(Case, form.case.data),
+            court=form.court.data,
+            chamber=form.chamber.data or "",
+            court_case_number=form.court_case_number.data or "",
+            procedure=Procedure(form.procedure.data),
+            counsel=form.counsel.data,
+            actor=current_user,
+        )
+        db.session.commit()
+        return _back(filing, _("Dépôt créé. Ajoutez-y les demandes acceptées."))
+    return render_template("filings/new.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/<int:filing_id>")
+@access(Permission.MANAGE_FILINGS)
+def detail(filing_id: int) -> str:
+    filing = _filing_or_404(filing_id)
+    waiting = db.session.scalar(
+        sa.select(sa.func.count()).select_from(accepted_not_in_filing(filing.case_id).subquery())
+    )
+    return render_template(
+        "filings/detail.html",
+        filing=filing,
+        members=sorted(filing.members, key=lambda m: m.position),
+        waiting=waiting,
+        procedures=PROCEDURE_LABELS,
+        status_labels=STATUS_LABELS,
+        draft=filing.state == FilingState.DRAFT,
+        add_form=AddClaimsForm(),
+        filed_form=FiledForm(),
+        action=ActionForm(),
+    )
+
+
+@bp.post("/<int:filing_id>/add")
+@access(Permission.MANAGE_FILINGS)
+def add(filing_id: int) -> Response:
+    filing = _filing_or_404(filing_id)
+    form = AddClaimsForm()
+    if not form.validate_on_submit():
+        return _back(filing, _("Indiquez au moins une référence."), "error")
+    references = sorted(set(REFERENCE.findall(form.references.data.upper())))[:5000]
+    claims = db.session.execute(sa.select(Claim).where(Claim.reference.in_(references))).scalars().all()
+    try:
+        added = add_claims(filing, claims, actor=current_user)
+        db.session.commit()
+    except FilingError as error:
+        return _refused(filing, error)
+    skipped = len(references) - added
+    message = _("%(n)s demande(s) ajoutée(s).", n=added)
+    if skipped:
+        message += " " + _(
+            "%(n)s ignorée(s) : inconnues, d’une autre action, pas acceptées ou déjà dans un dépôt.",
+            n=skipped,
+        )
+    return _back(filing, message)
+
+
+@bp.post("/<int:filing_id>/add-by-rule")
+@access(Permission.MANAGE_FILINGS)
+def add_rule(filing_id: int) -> Response:
+    """Every accepted claim of the case not yet in a filing, or only those of a queue filter."""
+    filing = _filing_or_404(filing_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    among = None
+    if any(request.form.get(k) for k in ("status", "assignee", "head", "warnings", "from", "to", "q")):
+        try:
+            among = filtered(filter_from_args(request.form, current_user.id, strict=True))
+        except BadFilter:
+            abort(400)
+    try:
+        added = add_by_rule(filing, actor=current_user, among=among)
+        db.session.commit()
+    except FilingError as error:
+        return _refused(filing, error)
+    return _back(filing, _("%(n)s demande(s) ajoutée(s).", n=added))
+
+
+@bp.post("/<int:filing_id>/remove/<reference>")
+@access(Permission.MANAGE_FILINGS)
+def remove(filing_id: int, reference: str) -> Response:
+    filing = _filing_or_404(filing_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    claim = db.session.execute(sa.select(Claim).where(Claim.reference == reference)).scalar_one_or_none()
+    if claim is None:
+        abort(404)
+    try:
+        remove_claim(filing, claim, actor=current_user)
+        db.session.commit()
+    except FilingError as error:
+        return _refused(filing, error)
+    except StaleDataError:
+        db.session.rollback()
+        return _back(filing, _("La demande vient d’être modifiée ; réessayez."), "error")
+    return _back(filing, _("Demande %(ref)s retirée du dépôt.", ref=reference))
+
+
+@bp.post("/<int:filing_id>/lock")
+@access(Permission.MANAGE_FILINGS)
+def lock(filing_id: int) -> Response:
+    filing = _filing_or_404(filing_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        lock_filing(filing, actor=current_user)
+        db.session.commit()
+    except FilingError as error:
+        return _refused(filing, error)
+    return _back(
+        filing, _("Dépôt verrouillé : la liste, la numérotation des pièces et leurs empreintes sont figées.")
+    )
+
+
+@bp.post("/<int:filing_id>/filed")
+@access(Permission.MANAGE_FILINGS)
+def filed(filing_id: int) -> Response:
+    filing = _filing_or_404(filing_id)
+    form = FiledForm()
+    if not form.validate_on_submit():
+        return _back(filing, _("Indiquez la date du dépôt."), "error")
+    try:
+        count = record_filed(filing, form.filed_on.data, actor=current_user)
+        db.session.commit()
+    except FilingError as error:
+        return _refused(filing, error)
+    return _back(filing, _("Dépôt enregistré : %(n)s demande(s) déposée(s).", n=count))
