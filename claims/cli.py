@@ -10,7 +10,7 @@ def register_cli(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .crypto.cli import keys_cli
     from .demo.cli import demo_cli
-    from .filings.cli import filings_cli
+    from .filings.cli import bundles_cli, filings_cli
     from .intake.cli import retention_cli
     from .jobs.cli import jobs_cli
     from .mail.cli import mail_cli
@@ -28,5 +28,6 @@ def register_cli(app: Flask) -> None:
         jobs_cli,
         review_cli,
         filings_cli,
+        bundles_cli,
     ):
         app.cli.add_command(group)
