@@ -99,8 +99,12 @@ class Config:
     MAIL_TIMEOUT = 10
     MAIL_MAX_ATTEMPTS = 8
 
-    # "local" (a worker process started by the web process) or "inline" (right after the commit: tests).
+    # "local" (a worker process started by the web process), "celery" (workers over Redis,
+    # production) or "inline" (right after the commit: tests).
     JOBS_RUNNER = "local"
+    # JOBS_RUNNER = "celery": the Redis broker and the queue the workers consume.
+    CELERY_BROKER_URL: str | None = None
+    CELERY_QUEUE = "recours"
 
     LANGUAGES = ("fr", "en")
     BABEL_DEFAULT_LOCALE = "fr"

@@ -50,6 +50,12 @@ def create_app(
     _configure_database(app)
     if config_name == "production":
         _check_production(app)
+    if app.config["JOBS_RUNNER"] == "celery":
+        from .jobs.celery_runner import make_celery
+
+        if not app.config.get("CELERY_BROKER_URL"):
+            raise ConfigError("JOBS_RUNNER=celery needs RECOURS_CELERY_BROKER_URL (e.g. redis://host:6379/0)")
+        make_celery(app)
 
     from .logs import configure_logging
 

@@ -7,6 +7,7 @@ Runners (JOBS_RUNNER):
   A separate process, not a thread, so that re-encoding images and building
   PDFs never compete with the requests for the interpreter lock, and so that
   a decoder crashing on a hostile file takes down the worker, not the site;
+* "celery" (production, scale-out): Celery workers over Redis (``celery_runner``);
 * "inline" (tests): right after the commit, in the request.
 
 ``flask jobs run`` runs whatever is still queued, e.g. after a crash.
@@ -59,11 +60,13 @@ def enqueue(kind: str, **params: Any) -> Job:
     return job
 
 
-def run_job(job_id: uuid.UUID) -> JobStatus:
-    """Run one queued job to its end (commits). A job taken by another runner is left alone."""
+def run_job(job_id: uuid.UUID, *, take_over: bool = False) -> JobStatus:
+    """Run one queued job to its end (commits). A job taken by another runner is left alone,
+    unless ``take_over``: that runner died mid-job (a Celery message delivered again)."""
+    startable = [JobStatus.QUEUED, JobStatus.RUNNING] if take_over else [JobStatus.QUEUED]
     claimed = db.session.execute(
         sa.update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        .where(Job.id == job_id, Job.status.in_(startable))
         .values(status=JobStatus.RUNNING, started_at=utcnow())
     )
     db.session.commit()
@@ -118,6 +121,9 @@ def dispatch(job: Job) -> None:
     job_id = sa.inspect(job).identity[0]  # without reloading the row the commit expired
     if app.config["JOBS_RUNNER"] == "inline":
         run_job(job_id)
+        return
+    if app.config["JOBS_RUNNER"] == "celery":
+        app.extensions["celery"].send_task("recours.run_job", args=[str(job_id)])
         return
     future = _local_pool(app).submit(_run_in_worker, job_id)
     future.add_done_callback(lambda done: _after_local_job(app, job_id, done))

@@ -1,0 +1,97 @@
+"""The Celery runner against a real Redis, with a real worker process started by the test."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from claims.crypto.keys import KEY_FILE_NAME
+from claims.evidence.models import EvidenceKind, EvidenceStatus
+from claims.evidence.operations import accept_evidence
+from claims.extensions import db
+from claims.jobs.celery_runner import make_celery
+from claims.jobs.models import Job, JobStatus
+from claims.jobs.operations import dispatch, enqueue, run_job
+from tests.evidence.test_uploads import jpeg
+
+REDIS_URL = os.environ.get("RECOURS_TEST_REDIS_URL")
+
+
+def wait_for(job_id: uuid.UUID, status: JobStatus, seconds: float = 60) -> JobStatus:
+    deadline = time.monotonic() + seconds
+    while True:
+        db.session.expire_all()
+        current = db.session.get_one(Job, job_id).status
+        if current == status or time.monotonic() > deadline:
+            return current
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="RECOURS_TEST_REDIS_URL is not set")
+def test_a_celery_worker_process_runs_the_jobs(app: Flask, make_claim: Any) -> None:
+    queue = f"recours-test-{uuid.uuid4().hex[:8]}"  # this test's own queue on the shared Redis
+    app.config.update(JOBS_RUNNER="celery", CELERY_BROKER_URL=REDIS_URL, CELERY_QUEUE=queue)
+    make_celery(app)
+    instance = Path(app.instance_path)
+    environment = {
+        **os.environ,
+        "RECOURS_ENV": "testing",
+        "RECOURS_DATABASE_URL": str(db.engine.url.render_as_string(hide_password=False)),
+        "RECOURS_KEY_FILE": str(instance / KEY_FILE_NAME),
+        "RECOURS_VAULT_PATH": app.config.get("VAULT_PATH") or str(instance / "vault"),
+        "RECOURS_JOBS_RUNNER": "celery",
+        "RECOURS_CELERY_BROKER_URL": REDIS_URL,
+        "RECOURS_CELERY_QUEUE": queue,
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "claims.jobs.worker",
+            "worker",
+            "--pool=solo",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        env=environment,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        evidence = accept_evidence(
+            make_claim(), io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="a.jpg"
+        )
+        job = enqueue("evidence.derivative", evidence_id=str(evidence.id))
+        db.session.commit()
+        dispatch(job)  # a message on Redis; the worker process runs it
+        assert wait_for(job.id, JobStatus.SUCCEEDED) == JobStatus.SUCCEEDED
+        db.session.expire_all()
+        assert db.session.get_one(type(evidence), evidence.id).status == EvidenceStatus.CLEAN
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+
+
+def test_a_job_left_running_is_taken_over_only_when_asked(app: Flask, make_claim: Any) -> None:
+    """A Celery message delivered again means its worker died mid-job: the next one takes it over."""
+    evidence = accept_evidence(make_claim(), io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="a.jpg")
+    job = enqueue("evidence.derivative", evidence_id=str(evidence.id))
+    job.status = JobStatus.RUNNING  # as a killed worker leaves it
+    db.session.commit()
+    assert run_job(job.id) == JobStatus.RUNNING  # another runner has it: left alone
+    assert db.session.get_one(type(evidence), evidence.id).status == EvidenceStatus.PENDING
+    assert run_job(job.id, take_over=True) == JobStatus.SUCCEEDED
+    db.session.expire_all()
+    assert db.session.get_one(type(evidence), evidence.id).status == EvidenceStatus.CLEAN
