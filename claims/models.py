@@ -6,7 +6,7 @@ from .cases.models import Case, CaseStatus, CaseText, Procedure, TextKind
 from .claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus, ResumeLink
 from .crypto.models import DataKey
 from .evidence.models import Evidence, EvidenceKind, EvidenceStatus
-from .filings.models import Filing, FilingMember, FilingState
+from .filings.models import ExportKind, Filing, FilingExport, FilingMember, FilingState
 from .jobs.models import Job, JobStatus
 from .mail.models import MailStatus, OutboxMessage
 from .portal.models import DataCopy, EmailChange, PortalLink, PortalSession
@@ -27,7 +27,9 @@ __all__ = [
     "Evidence",
     "EvidenceKind",
     "EvidenceStatus",
+    "ExportKind",
     "Filing",
+    "FilingExport",
     "FilingMember",
     "FilingState",
     "InfoRequest",

@@ -75,3 +75,53 @@ def verify(filing_id: int) -> None:
     click.echo(f"filing {filing_id}: {checked} files checked, {len(mismatches)} mismatches")
     if mismatches:
         sys.exit(1)
+
+
+@filings_cli.command("export")
+@click.argument("filing_id", type=int)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--again", is_flag=True, help="Generate anew even if a complete export exists.")
+def export(filing_id: int, out_dir: str, again: bool) -> None:
+    """Write a locked filing's pack to OUT: one PDF, a ZIP of the bundles, a CSV of the parties.
+
+    Uses the newest complete export, or generates one here (the same jobs the console starts,
+    run in this process). The files hold personal data in clear (mode 0600, each written
+    atomically): keep them on encrypted storage.
+    """
+    from pathlib import Path
+
+    from flask import current_app
+
+    from ..fileio import make_dirs_durably, write_atomically
+    from ..jobs.operations import dispatch
+    from .exports import latest_exports, open_export, start_export
+    from .models import ExportKind
+
+    filing = db.session.get(Filing, filing_id)
+    if filing is None:
+        click.echo(f"no filing {filing_id}", err=True)
+        sys.exit(2)
+    exports = [] if again else latest_exports(filing)
+    if not exports:
+        try:
+            job = start_export(filing, actor=None)
+        except FilingError as error:
+            click.echo(f"filing {filing_id}: {error.code}", err=True)
+            sys.exit(2)
+        db.session.commit()
+        current_app.config["JOBS_RUNNER"] = "inline"  # this process does the work
+        dispatch(job)
+        db.session.expire_all()
+        exports = latest_exports(db.session.get_one(Filing, filing_id))
+        if not exports:
+            click.echo(f"filing {filing_id}: the export failed (see the log)", err=True)
+            sys.exit(1)
+    names = {ExportKind.PACK_PDF: "depot-{id}.pdf", ExportKind.PACK_ZIP: "depot-{id}-actes.zip",
+             ExportKind.PACK_CSV: "depot-{id}-liste.csv"}  # fmt: skip
+    target = Path(out_dir)
+    make_dirs_durably(target)
+    for generated in exports:
+        if generated.kind in names:
+            path = target / names[generated.kind].format(id=filing_id)
+            write_atomically(path, open_export(generated))
+            click.echo(f"{path} ({generated.size} bytes, SHA-256 {generated.sha256})")

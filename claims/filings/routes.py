@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from ..accounts.access import access, guard
+from ..accounts.access import access, guard, require_recent_auth
 from ..accounts.forms import ActionForm
 from ..accounts.permissions import Permission
+from ..audit.operations import record_event
 from ..cases.models import Case, Procedure
 from ..claimants.models import Claim
 from ..extensions import db
+from ..jobs.models import Job, JobStatus
+from ..jobs.operations import dispatch
 from ..review.labels import STATUS_LABELS
 from ..review.queue import BadFilter, filter_from_args, filtered
+from .exports import latest_exports, open_export, start_export
 from .forms import PROCEDURE_LABELS, AddClaimsForm, FiledForm, FilingForm
-from .models import Filing, FilingState
+from .models import ExportKind, Filing, FilingExport, FilingState
 from .operations import (
     FilingError,
     accepted_not_in_filing,
@@ -49,6 +54,7 @@ ERRORS = {
     "already_filed": lambda: _("La date de dépôt est déjà enregistrée."),
     "future_date": lambda: _("La date de dépôt ne peut pas être dans le futur."),
     "not_a_member": lambda: _("Cette demande n’est pas dans ce dépôt."),
+    "export_running": lambda: _("Les documents sont déjà en cours de génération."),
 }
 
 
@@ -115,9 +121,19 @@ def detail(filing_id: int) -> str:
     waiting = db.session.scalar(
         sa.select(sa.func.count()).select_from(accepted_not_in_filing(filing.case_id).subquery())
     )
+    job = db.session.get(Job, filing.export_job_id) if filing.export_job_id else None
+    exports = latest_exports(filing)
+    references = {m.claim_id: m.claim.reference for m in filing.members}
     return render_template(
         "filings/detail.html",
         filing=filing,
+        job=job,
+        running=job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+        pack_files=[e for e in exports if e.kind != ExportKind.BUNDLE],
+        bundle_files=sorted(
+            (e for e in exports if e.kind == ExportKind.BUNDLE), key=lambda e: references.get(e.claim_id, "")
+        ),
+        references=references,
         members=sorted(filing.members, key=lambda m: m.position),
         waiting=waiting,
         procedures=PROCEDURE_LABELS,
@@ -223,3 +239,56 @@ def filed(filing_id: int) -> Response:
     except FilingError as error:
         return _refused(filing, error)
     return _back(filing, _("Dépôt enregistré : %(n)s demande(s) déposée(s).", n=count))
+
+
+@bp.post("/<int:filing_id>/export")
+@access(Permission.MANAGE_FILINGS)
+def export(filing_id: int) -> Response:
+    """Generate the bundles and the pack in background jobs (never in this request)."""
+    filing = _filing_or_404(filing_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        job = start_export(filing, actor=current_user)
+        db.session.commit()
+    except FilingError as error:
+        return _refused(filing, error)
+    dispatch(job)
+    return _back(filing, _("Génération lancée : la progression s’affiche ci-dessous."))
+
+
+DOWNLOAD_NAMES = {
+    ExportKind.PACK_PDF: ("depot-{id}.pdf", "application/pdf"),
+    ExportKind.PACK_ZIP: ("depot-{id}-actes.zip", "application/zip"),
+    ExportKind.PACK_CSV: ("depot-{id}-liste.csv", "text/csv; charset=utf-8"),
+    ExportKind.BUNDLE: ("depot-{id}-{ref}.pdf", "application/pdf"),
+}
+
+
+@bp.get("/<int:filing_id>/files/<uuid:export_id>")
+@access(Permission.MANAGE_FILINGS)
+@require_recent_auth
+def download(filing_id: int, export_id: uuid.UUID) -> Response:
+    """A generated file, as an attachment (re-authentication required; audited)."""
+    filing = _filing_or_404(filing_id)
+    generated = db.session.get(FilingExport, export_id)
+    if generated is None or generated.filing_id != filing.id:
+        abort(404)
+    record_event(
+        "filing.file_downloaded",
+        actor_type="staff",
+        actor_id=current_user.id,
+        object_type="filing",
+        object_id=filing.id,
+        details={"file": str(generated.id), "kind": generated.kind.value},
+    )
+    db.session.commit()
+    name, content_type = DOWNLOAD_NAMES[generated.kind]
+    reference = db.session.get_one(Claim, generated.claim_id).reference if generated.claim_id else ""
+    response = Response(stream_with_context(open_export(generated)), content_type=content_type)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{name.format(id=filing.id, ref=reference)}"'
+    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Length"] = str(generated.size)
+    return response

@@ -33,12 +33,16 @@ from ..types import utcnow
 from .models import Job, JobStatus
 
 HANDLERS: dict[str, Callable[..., dict[str, Any] | None]] = {}
+# A handler's result with this key true: the job goes on in the jobs it started (fan-out),
+# which finish it (``finish_job``); until then it stays RUNNING with their progress.
+CONTINUES = "continues"
 # Where handlers are registered (at import): a worker imports them all before its first job.
 HANDLER_MODULES = (
     "claims.evidence.operations",
     "claims.intake.operations",
     "claims.mail.operations",
     "claims.portal.export",
+    "claims.filings.exports",
 )
 
 
@@ -88,12 +92,32 @@ def run_job(job_id: uuid.UUID, *, take_over: bool = False) -> JobStatus:
             "".join(traceback.format_tb(exc.__traceback__)),
         )
     else:
-        job.status = JobStatus.SUCCEEDED
+        job = db.session.get_one(Job, job_id)
+        if isinstance(result, dict) and result.get(CONTINUES):
+            # Fanned out: the jobs it started report progress on it and the last one ends it
+            # (with the inline runner, already done by now).
+            db.session.commit()
+            return job.status
         job.result = result
+        job.status = JobStatus.SUCCEEDED
         job.progress_done = job.progress_total
     job.finished_at = utcnow()
     db.session.commit()
     return job.status
+
+
+def finish_job(job_id: uuid.UUID, *, failed: str | None = None, result: dict[str, Any] | None = None) -> None:
+    """End a fanned-out job (flush): succeeded, or failed with an error code."""
+    values: dict[str, Any] = {"finished_at": utcnow()}
+    if failed:
+        values.update(status=JobStatus.FAILED, error=failed)
+    else:
+        values.update(status=JobStatus.SUCCEEDED, progress_done=Job.progress_total)
+    if result is not None:
+        values["result"] = result
+    db.session.execute(
+        sa.update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING).values(**values)
+    )
 
 
 def run_queued(limit: int = 100) -> int:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +38,11 @@ def wait_for(job_id: uuid.UUID, status: JobStatus, seconds: float = 60) -> JobSt
         time.sleep(0.1)
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="RECOURS_TEST_REDIS_URL is not set")
-def test_a_celery_worker_process_runs_the_jobs(app: Flask, make_claim: Any) -> None:
+@contextmanager
+def celery_worker(app: Flask) -> Iterator[None]:
+    """Switch ``app`` to the Celery runner on a queue of its own and run a worker process on it
+    (same database, keys and vault), stopped on exit."""
+    assert REDIS_URL
     queue = f"recours-test-{uuid.uuid4().hex[:8]}"  # this test's own queue on the shared Redis
     app.config.update(JOBS_RUNNER="celery", CELERY_BROKER_URL=REDIS_URL, CELERY_QUEUE=queue)
     make_celery(app)
@@ -45,31 +50,27 @@ def test_a_celery_worker_process_runs_the_jobs(app: Flask, make_claim: Any) -> N
     environment = {
         **os.environ,
         "RECOURS_ENV": "testing",
-        "RECOURS_DATABASE_URL": str(db.engine.url.render_as_string(hide_password=False)),
+        "RECOURS_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
         "RECOURS_KEY_FILE": str(instance / KEY_FILE_NAME),
         "RECOURS_VAULT_PATH": app.config.get("VAULT_PATH") or str(instance / "vault"),
         "RECOURS_JOBS_RUNNER": "celery",
         "RECOURS_CELERY_BROKER_URL": REDIS_URL,
         "RECOURS_CELERY_QUEUE": queue,
     }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "claims.jobs.worker",
-            "worker",
-            "--pool=solo",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        env=environment,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    command = [sys.executable, "-m", "celery", "-A", "claims.jobs.worker", "worker", "--pool=solo",
+               "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"]  # fmt: skip
+    worker = subprocess.Popen(command, env=environment, cwd=Path(__file__).resolve().parents[2])
     try:
+        yield
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        app.config["JOBS_RUNNER"] = "inline"
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="RECOURS_TEST_REDIS_URL is not set")
+def test_a_celery_worker_process_runs_the_jobs(app: Flask, make_claim: Any) -> None:
+    with celery_worker(app):
         evidence = accept_evidence(
             make_claim(), io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="a.jpg"
         )
@@ -79,9 +80,6 @@ def test_a_celery_worker_process_runs_the_jobs(app: Flask, make_claim: Any) -> N
         assert wait_for(job.id, JobStatus.SUCCEEDED) == JobStatus.SUCCEEDED
         db.session.expire_all()
         assert db.session.get_one(type(evidence), evidence.id).status == EvidenceStatus.CLEAN
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
 
 
 def test_a_job_left_running_is_taken_over_only_when_asked(app: Flask, make_claim: Any) -> None:

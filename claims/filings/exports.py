@@ -1,0 +1,347 @@
+"""Generating a locked filing's documents in background jobs: one job per claimant bundle,
+fanned out, then one assembly job for the pack.
+
+``start_export`` (from the console) queues the export job; it fans out one
+``filings.bundle`` job per civil party and stays RUNNING; each bundle job stores its
+PDF encrypted in the vault and counts itself on the export job's progress; the one
+that completes the count queues ``filings.pack``, which writes the pack (one PDF, a ZIP of
+the bundles, a CSV) and ends the export. Every file is written to the vault under a new
+random name, atomically, and its row is committed only after: a worker killed mid-way
+leaves no half-written file published, and its job is run again (Celery redelivers it,
+``flask jobs run`` takes queued ones). Nothing here runs inside a web request.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..audit.operations import record_event
+from ..claimants.models import Claim
+from ..crypto.envelope import decrypt, encrypt, new_key
+from ..crypto.models import DataKey
+from ..extensions import db
+from ..jobs.models import Job, JobStatus
+from ..jobs.operations import CONTINUES, dispatch, enqueue, finish_job, handler
+from ..vault import current_vault
+from .bundles import BundleError, write_bundle
+from .models import ExportKind, Filing, FilingExport, FilingState
+from .operations import FilingError
+
+if TYPE_CHECKING:
+    from ..accounts.models import User
+
+
+def _aad(export_id: uuid.UUID, what: str) -> bytes:
+    return b"recours:filing-export:" + what.encode() + b":" + export_id.bytes
+
+
+def export_running(filing: Filing) -> bool:
+    if filing.export_job_id is None:
+        return False
+    job = db.session.get(Job, filing.export_job_id)
+    return job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def start_export(filing: Filing, *, actor: User | None) -> Job:
+    """Queue the generation of the filing's documents (flush); dispatch the job after the commit."""
+    if filing.state == FilingState.DRAFT:
+        raise FilingError("not_locked")
+    if export_running(filing):
+        raise FilingError("export_running")
+    filing.export_generation += 1
+    parties = len(filing.lock_snapshot["parties"])
+    job = enqueue("filings.export", filing_id=filing.id, generation=filing.export_generation)
+    job.progress_total = parties + 1  # each bundle, then the pack
+    filing.export_job_id = job.id
+    db.session.flush()
+    record_event(
+        "filing.export_started",
+        actor_type="staff" if actor else "system",  # the console, or flask filings export
+        actor_id=actor.id if actor else None,
+        object_type="filing",
+        object_id=filing.id,
+        details={"generation": filing.export_generation, "parties": parties},
+    )
+    return job
+
+
+@handler("filings.export")
+def fan_out(filing_id: int, generation: int) -> dict[str, Any]:
+    """One bundle job per civil party, in the lock's order; this job goes on in them."""
+    filing = db.session.get_one(Filing, filing_id)
+    export_job = filing.export_job_id
+    jobs = [
+        enqueue(
+            "filings.bundle",
+            filing_id=filing_id,
+            generation=generation,
+            claim_id=party["claim"],
+            export_job_id=str(export_job),
+        )
+        for party in filing.lock_snapshot["parties"]
+    ]
+    db.session.commit()
+    for job in jobs:
+        dispatch(job)
+    return {CONTINUES: True, "bundles": len(jobs)}
+
+
+def _store(
+    data: bytes | Iterator[bytes], *, key: bytes, export_id: uuid.UUID, what: str
+) -> tuple[Any, bytes]:
+    file_key = new_key()
+    source = [data] if isinstance(data, bytes) else data
+    blob = current_vault().put(source, key=file_key, aad=_aad(export_id, what))
+    return blob, encrypt(key, file_key, _aad(export_id, what + ":key"))
+
+
+@handler("filings.bundle")
+def bundle_job(filing_id: int, generation: int, claim_id: str, export_job_id: str) -> dict[str, Any]:
+    """Build one civil party's bundle into the vault, then count it on the export job."""
+    tracker = uuid.UUID(export_job_id)
+    claim = db.session.get_one(Claim, uuid.UUID(claim_id))
+    filing = db.session.get_one(Filing, filing_id)
+    done = db.session.execute(
+        sa.select(FilingExport.id).where(
+            FilingExport.filing_id == filing_id,
+            FilingExport.generation == generation,
+            FilingExport.kind == ExportKind.BUNDLE,
+            FilingExport.claim_id == claim.id,
+        )
+    ).scalar_one_or_none()
+    if done is None:  # not a job run again after its worker died past this point
+        buffer = io.BytesIO()
+        try:
+            pages = write_bundle(claim, buffer, filing)
+        except BundleError as error:  # erased since the lock: the pack lists it as withdrawn
+            pages = None
+            skipped = error.code
+        except Exception:
+            finish_job(tracker, failed="bundle_failed")
+            db.session.commit()
+            raise
+        else:
+            skipped = None
+            export_id = uuid.uuid4()
+            data = buffer.getvalue()
+            blob, wrapped = _store(data, key=claim.field_key(), export_id=export_id, what="bundle")
+            db.session.add(
+                FilingExport(
+                    id=export_id,
+                    filing_id=filing_id,
+                    generation=generation,
+                    kind=ExportKind.BUNDLE,
+                    claim_id=claim.id,
+                    data_key_id=claim.claimant.data_key_id,
+                    storage_key=blob.storage_key,
+                    wrapped_file_key=wrapped,
+                    size=blob.size,
+                    sha256=blob.sha256,
+                    pages=pages,
+                )
+            )
+        counted = db.session.execute(
+            sa.update(Job)
+            .where(Job.id == tracker)
+            .values(progress_done=Job.progress_done + 1)
+            .returning(Job.progress_done, Job.progress_total)
+        ).one()
+        db.session.commit()
+        if counted.progress_done == counted.progress_total - 1:  # the last bundle: assemble
+            pack = enqueue(
+                "filings.pack", filing_id=filing_id, generation=generation, export_job_id=export_job_id
+            )
+            db.session.commit()
+            dispatch(pack)
+        return {"pages": pages, "skipped": skipped}
+    return {"already_built": True}
+
+
+def open_export(export: FilingExport) -> Iterator[bytes]:
+    """Verified plaintext of a generated file."""
+    if export.kind == ExportKind.BUNDLE:
+        key = db.session.get_one(Claim, export.claim_id).field_key()
+    else:
+        key = db.session.get_one(DataKey, export.data_key_id).plaintext()
+    what = "bundle" if export.kind == ExportKind.BUNDLE else export.kind.value
+    file_key = decrypt(key, export.wrapped_file_key, _aad(export.id, what + ":key"))
+    return current_vault().open(export.storage_key, key=file_key, aad=_aad(export.id, what))
+
+
+def latest_exports(filing: Filing) -> list[FilingExport]:
+    """The files of the newest complete generation (pack included), bundles in party order."""
+    generation = db.session.execute(
+        sa.select(sa.func.max(FilingExport.generation)).where(
+            FilingExport.filing_id == filing.id, FilingExport.kind == ExportKind.PACK_PDF
+        )
+    ).scalar_one_or_none()
+    if generation is None:
+        return []
+    return list(
+        db.session.execute(
+            sa.select(FilingExport).where(
+                FilingExport.filing_id == filing.id, FilingExport.generation == generation
+            )
+        ).scalars()
+    )
+
+
+class _Abort(Exception):
+    """The writer failed: the vault must not keep what it received."""
+
+
+def _store_written(
+    write: Callable[[BinaryIO], Any], *, key: bytes, export_id: uuid.UUID, what: str
+) -> tuple[Any, bytes]:
+    """Store what ``write`` writes to a file object, encrypted, without a clear temporary file
+    and without holding it whole in memory (at most 8 chunks of 256 KiB queued).
+
+    The writer runs here (it reads the database); the vault's encryption and write run in a
+    thread that consumes the chunks. If the writer fails, the vault discards the partial file.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    chunks: queue.Queue[bytes | _Abort | None] = queue.Queue(maxsize=8)
+    outcome: dict[str, Any] = {}
+
+    def received() -> Iterator[bytes]:
+        while (item := chunks.get()) is not None:
+            if isinstance(item, _Abort):
+                raise item
+            yield item
+
+    def consume() -> None:
+        try:
+            with app.app_context():
+                outcome["stored"] = _store(received(), key=key, export_id=export_id, what=what)
+        except BaseException as error:
+            outcome["error"] = error
+            while chunks.get() is not None:  # let the writer finish its puts
+                pass
+
+    class Sink(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            chunks.put(bytes(data))
+            return len(data)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    try:
+        with io.BufferedWriter(Sink(), buffer_size=256 * 1024) as out:
+            write(out)
+    except BaseException:
+        chunks.put(_Abort())
+        chunks.put(None)
+        consumer.join()
+        raise
+    chunks.put(None)
+    consumer.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["stored"]  # type: ignore[no-any-return]
+
+
+def _party_name(claim: Claim) -> str:
+    person = claim.claimant
+    return " ".join(p for p in (person.civility, person.first_name, (person.last_name or "").upper()) if p)
+
+
+@handler("filings.pack")
+def pack_job(filing_id: int, generation: int, export_job_id: str) -> dict[str, Any]:
+    """Assemble the pack (PDF, ZIP, CSV) from the stored bundles; end the export."""
+    tracker = uuid.UUID(export_job_id)
+    try:
+        return _assemble(filing_id, generation, tracker)
+    except Exception:
+        db.session.rollback()
+        finish_job(tracker, failed="pack_failed")
+        db.session.commit()
+        raise
+
+
+def _assemble(filing_id: int, generation: int, tracker: uuid.UUID) -> dict[str, Any]:
+    from ..documents.bundle import HeadAmount
+    from ..documents.pack import PackInfo, PackParty, write_pack_csv, write_pack_pdf, write_pack_zip
+
+    filing = db.session.get_one(Filing, filing_id)
+    bundles = {
+        e.claim_id: e
+        for e in db.session.execute(
+            sa.select(FilingExport).where(
+                FilingExport.filing_id == filing_id,
+                FilingExport.generation == generation,
+                FilingExport.kind == ExportKind.BUNDLE,
+            )
+        ).scalars()
+    }
+    labels = {h["code"]: h["label_fr"] for h in filing.case.heads_of_damage}
+    info = PackInfo(
+        case_title=filing.case.title, court=filing.court, chamber=filing.chamber,
+        court_case_number=filing.court_case_number, procedure=filing.procedure.value, counsel=filing.counsel,
+        filing_id=filing.id, locked_at=filing.locked_at, snapshot_sha256=filing.snapshot_sha256,
+    )  # fmt: skip
+    missing = [
+        p["reference"] for p in filing.lock_snapshot["parties"] if uuid.UUID(p["claim"]) not in bundles
+    ]
+
+    def parties() -> Iterator[PackParty]:
+        for party in filing.lock_snapshot["parties"]:
+            export = bundles.get(uuid.UUID(party["claim"]))
+            if export is None:  # erased since the lock
+                continue
+            claim = db.session.get_one(Claim, export.claim_id)
+            yield PackParty(
+                number=party["party"],
+                name=_party_name(claim),
+                city=claim.claimant.city or "",
+                reference=claim.reference,
+                heads=[HeadAmount(labels.get(h.head, h.head), h.amount) for h in claim.harms],
+                bundle=lambda export=export: io.BytesIO(b"".join(open_export(export))),
+            )
+
+    if filing.pack_data_key_id is None:
+        data_key = DataKey.generate()
+        db.session.add(data_key)
+        db.session.flush()
+        filing.pack_data_key_id = data_key.id
+    key = db.session.get_one(DataKey, filing.pack_data_key_id).plaintext()
+    stored = []
+    for kind, writer in (
+        (ExportKind.PACK_PDF, lambda out: write_pack_pdf(info, parties(), out)),
+        (ExportKind.PACK_ZIP, lambda out: write_pack_zip(info, parties(), out)),
+        (ExportKind.PACK_CSV, lambda out: write_pack_csv(info, parties(), io.TextIOWrapper(out, "utf-8", newline="", write_through=True))),
+    ):  # fmt: skip
+        export_id = uuid.uuid4()
+        blob, wrapped = _store_written(writer, key=key, export_id=export_id, what=kind.value)
+        stored.append(
+            FilingExport(
+                id=export_id,
+                filing_id=filing_id,
+                generation=generation,
+                kind=kind,
+                claim_id=None,
+                data_key_id=filing.pack_data_key_id,
+                storage_key=blob.storage_key,
+                wrapped_file_key=wrapped,
+                size=blob.size,
+                sha256=blob.sha256,
+            )
+        )
+    db.session.add_all(stored)
+    filing.state = FilingState.EXPORTED
+    result = {"generation": generation, "parties": len(bundles), "not_included": missing}
+    finish_job(tracker, result=result)
+    record_event("filing.exported", object_type="filing", object_id=filing.id, details={
+        "generation": generation, "parties": len(bundles), "not_included": len(missing)})  # fmt: skip
+    db.session.commit()
+    return result

@@ -1,0 +1,173 @@
+"""Generating a locked filing's documents: bundle jobs fanned out, then the pack; downloads."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import zipfile
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from pypdf import PdfReader
+
+from claims.accounts.models import StaffSession
+from claims.cases.models import Case
+from claims.extensions import db
+from claims.filings.exports import open_export, start_export
+from claims.filings.models import ExportKind, Filing, FilingExport, FilingState
+from claims.filings.operations import add_claims, lock_filing
+from claims.jobs.models import Job, JobStatus
+from claims.jobs.operations import dispatch
+from claims.types import utcnow
+from claims.vault import current_vault
+from tests.filings.test_filings import accepted, new_filing
+from tests.jobs.test_celery import REDIS_URL, celery_worker, wait_for
+
+
+def locked_filing(case: Case, lawyer: Any, make_claim: Any, make_claimant: Any, parties: int) -> Filing:
+    claims = [
+        accepted(make_claim, make_claimant, pieces=1, last_name=f"Nom{chr(65 + n)}") for n in range(parties)
+    ]
+    filing = new_filing(case, lawyer)
+    add_claims(filing, claims, actor=lawyer)
+    lock_filing(filing, actor=lawyer)
+    db.session.commit()
+    return filing
+
+
+def titles(outline: list[Any]) -> list[str]:
+    """The bookmarks' titles, nested ones included, in order."""
+    found: list[str] = []
+    for item in outline:
+        found.extend(titles(item) if isinstance(item, list) else [item.title])
+    return found
+
+
+def exports_of(filing_id: int) -> dict[ExportKind, list[FilingExport]]:
+    found: dict[ExportKind, list[FilingExport]] = {}
+    for export in db.session.execute(
+        sa.select(FilingExport).where(FilingExport.filing_id == filing_id)
+    ).scalars():
+        found.setdefault(export.kind, []).append(export)
+    return found
+
+
+def test_export_fans_out_bundles_then_assembles_the_pack(
+    app: Flask, case: Case, make_claim: Any, make_claimant: Any, make_staff: Any
+) -> None:
+    lawyer = make_staff("lawyer")
+    filing = locked_filing(case, lawyer, make_claim, make_claimant, parties=3)
+    job = start_export(filing, actor=lawyer)
+    db.session.commit()
+    dispatch(job)  # inline runner: the bundle jobs and the pack job run one after the other
+    db.session.expire_all()
+    job = db.session.get_one(Job, job.id)
+    assert job.status == JobStatus.SUCCEEDED and job.progress_done == job.progress_total == 4
+    assert db.session.get_one(Filing, filing.id).state == FilingState.EXPORTED
+    files = exports_of(filing.id)
+    assert len(files[ExportKind.BUNDLE]) == 3
+    bundle_pages = sum(e.pages for e in files[ExportKind.BUNDLE])
+
+    (pack,) = files[ExportKind.PACK_PDF]
+    reader = PdfReader(io.BytesIO(b"".join(open_export(pack))))
+    assert len(reader.pages) > bundle_pages  # the front pages, then every bundle
+    bookmarks = [title for title in titles(reader.outline) if title.startswith("n° ")]
+    assert bookmarks == [f"n° {n} — Mme Élodie NOM{chr(64 + n)}" for n in (1, 2, 3)]
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert all(f"Partie civile n° {n}" in text for n in (1, 2, 3))
+
+    (archive,) = files[ExportKind.PACK_ZIP]
+    names = zipfile.ZipFile(io.BytesIO(b"".join(open_export(archive)))).namelist()
+    assert len([n for n in names if n.endswith(".pdf")]) == 3 and not any("NomA" in n for n in names)
+
+    (listing,) = files[ExportKind.PACK_CSV]
+    rows = list(csv.reader(io.StringIO(b"".join(open_export(listing)).decode("utf-8-sig")), delimiter=";"))
+    assert len(rows) == 4
+
+    for export in (pack, archive, listing, *files[ExportKind.BUNDLE]):  # encrypted at rest
+        stored = current_vault().storage._path(export.storage_key).read_bytes()
+        assert b"%PDF" not in stored and b"PK\x03\x04" not in stored and b"NomA" not in stored
+
+
+def test_the_console_starts_the_export_and_offers_the_files(
+    app: Flask, client: FlaskClient, case: Case, make_claim: Any, make_claimant: Any, login_as: Any
+) -> None:
+    lawyer = login_as("lawyer")
+    filing = locked_filing(case, lawyer, make_claim, make_claimant, parties=2)
+    assert client.post(f"/console/filings/{filing.id}/export").status_code == 302
+    page = client.get(f"/console/filings/{filing.id}").get_data(as_text=True)
+    assert "Dossier complet (PDF)" in page
+    pack = exports_of(filing.id)[ExportKind.PACK_PDF][0]
+    url = f"/console/filings/{filing.id}/files/{pack.id}"
+    response = client.get(url, buffered=True)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert response.headers["Content-Disposition"] == f'attachment; filename="depot-{filing.id}.pdf"'
+    # Re-authentication when the last check is old; every download is in the audit log.
+    db.session.execute(sa.update(StaffSession).values(reauthenticated_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert client.get(url).location.startswith("/console/reauth")
+    from claims.audit.models import AuditEvent
+
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "filing.file_downloaded")
+        )
+        == 1
+    )
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="RECOURS_TEST_REDIS_URL is not set")
+def test_the_celery_path_gives_the_same_pack_as_the_embedded_one(
+    app: Flask, case: Case, make_claim: Any, make_claimant: Any, make_staff: Any
+) -> None:
+    """50 civil parties: bundles fanned out to a worker process over Redis, then the pack."""
+    lawyer = make_staff("lawyer")
+    filing = locked_filing(case, lawyer, make_claim, make_claimant, parties=50)
+    packs = []
+    for runner in ("inline", "celery"):
+        context = celery_worker(app) if runner == "celery" else contextlib.nullcontext()
+        with context:
+            job = start_export(db.session.get_one(Filing, filing.id), actor=lawyer)
+            db.session.commit()
+            dispatch(job)
+            assert wait_for(job.id, JobStatus.SUCCEEDED, seconds=240) == JobStatus.SUCCEEDED, runner
+        db.session.expire_all()
+        generation = db.session.get_one(Filing, filing.id).export_generation
+        files = {
+            e.kind: b"".join(open_export(e))
+            for e in exports_of(filing.id)[ExportKind.PACK_PDF] + exports_of(filing.id)[ExportKind.PACK_ZIP]
+            + exports_of(filing.id)[ExportKind.PACK_CSV]
+            if e.generation == generation
+        }  # fmt: skip
+        packs.append(files)
+    embedded, distributed = packs
+    assert len(PdfReader(io.BytesIO(embedded[ExportKind.PACK_PDF])).pages) > 50 * 3
+    for kind in (ExportKind.PACK_PDF, ExportKind.PACK_ZIP, ExportKind.PACK_CSV):
+        assert distributed[kind] == embedded[kind], kind
+
+
+def test_flask_filings_export_writes_the_three_files(
+    app: Flask, case: Case, make_claim: Any, make_claimant: Any, make_staff: Any, runner: Any, tmp_path: Any
+) -> None:
+    filing = locked_filing(case, make_staff("lawyer"), make_claim, make_claimant, parties=2)
+    result = runner.invoke(args=["filings", "export", str(filing.id), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == [
+        f"depot-{filing.id}-actes.zip",
+        f"depot-{filing.id}-liste.csv",
+        f"depot-{filing.id}.pdf",
+    ]
+    assert (tmp_path / "out" / f"depot-{filing.id}.pdf").read_bytes().startswith(b"%PDF")
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in (tmp_path / "out").iterdir())
+    draft = new_filing(case, make_staff("lawyer"))
+    assert (
+        runner.invoke(args=["filings", "export", str(draft.id), "--out", str(tmp_path / "x")]).exit_code == 2
+    )
