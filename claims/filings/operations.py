@@ -264,3 +264,46 @@ def verify_filing(filing: Filing) -> tuple[int, list[Mismatch]]:
                 if digest.hexdigest() != expected:
                     mismatches.append(mismatch(what))
     return checked, mismatches
+
+
+def tell_lawyers_of_change(claim: Claim, what: str) -> list[Any]:
+    """A claim of a locked (or exported) filing changed (the claimant's contact details): mail
+    the filing's author, so the lawyer decides whether to generate its documents again.
+    Flush; returns the mail jobs to dispatch after the commit. The reference only, never the
+    person's name or the new values."""
+    from ..accounts.models import UserState
+    from ..mail.operations import delivery_job, queue_mail
+
+    jobs = []
+    filings = db.session.execute(
+        sa.select(Filing)
+        .join(FilingMember)
+        .where(
+            FilingMember.claim_id == claim.id, Filing.state != FilingState.DRAFT, Filing.filed_on.is_(None)
+        )
+    ).scalars()
+    for filing in filings:
+        author = filing.created_by
+        record_event(
+            "filing.member_changed",
+            object_type="filing",
+            object_id=filing.id,
+            details={"claim": str(claim.id), "what": what},
+        )
+        if author is None or author.state == UserState.DISABLED:
+            continue
+        body = (
+            f"Bonjour,\n\nLa personne de la demande {claim.reference}, dans le dépôt n° {filing.id} "
+            f"({filing.court}), déjà verrouillé, vient de modifier ses coordonnées ({what}) depuis son "
+            "espace. Les actes déjà générés montrent les anciennes : générez de nouveau les documents du "
+            "dépôt avant de le déposer.\n"
+        )
+        message = queue_mail(
+            author.email,
+            f"Demande {claim.reference} modifiée — dépôt n° {filing.id}",
+            body,
+            data_key=author.data_key,
+            purpose="filing_member_changed",
+        )
+        jobs.append(delivery_job(message))
+    return jobs

@@ -36,6 +36,7 @@ from ..evidence.checks import UploadRefused
 from ..evidence.models import Evidence, EvidenceKind
 from ..evidence.operations import add_claim_evidence, open_evidence
 from ..extensions import db, limiter
+from ..filings.operations import tell_lawyers_of_change
 from ..i18n import current_language
 from ..intake.forms import EVIDENCE_LABELS
 from ..intake.operations import texts_accepted
@@ -309,7 +310,10 @@ def contact() -> str | tuple[str, int] | Response:
                 else _("Valeur manquante ou trop longue.")
             ]
         else:
+            notices = tell_lawyers_of_change(_claim(), ",".join(changed)) if changed else []
             db.session.commit()
+            for notice in notices:
+                dispatch(notice)
             flash(_("Coordonnées enregistrées.") if changed else _("Aucune modification."), "info")
             return redirect(url_for("portal.my_claim"))
     status = 400 if form.errors else 200
@@ -368,7 +372,10 @@ def confirm_email_post() -> str | tuple[str, int]:
     if claim is None:
         db.session.rollback()
         return render_template("portal/link_invalid.html"), 404
+    notices = tell_lawyers_of_change(claim, "email")
     db.session.commit()
+    for notice in notices:
+        dispatch(notice)
     return render_template("portal/email_confirmed.html")
 
 

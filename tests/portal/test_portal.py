@@ -326,3 +326,28 @@ def test_a_filed_claim_cannot_be_withdrawn_online(
 def test_the_portal_speaks_english(app: Flask, client: FlaskClient) -> None:
     html = client.get("/me?lang=en").get_data(as_text=True)
     assert "Follow my claim" in html and "Get a sign-in link" in html
+
+
+def test_a_change_to_a_claim_of_a_locked_filing_is_told_to_its_lawyer(
+    app: Flask, client: FlaskClient, case: Any, make_claim: Any, make_claimant: Any, make_staff: Any
+) -> None:
+    from claims.cases.models import Procedure
+    from claims.filings.operations import add_claims, create_filing, lock_filing
+
+    lawyer = make_staff("lawyer")
+    claim = make_claim(make_claimant(email="verrou@example.fr"), status=ClaimStatus.ACCEPTED)
+    filing = create_filing(case, court="TJ Paris", chamber="", court_case_number="",
+                           procedure=Procedure.JOIN_INVESTIGATION, counsel="Me Test", actor=lawyer)  # fmt: skip
+    add_claims(filing, [claim], actor=lawyer)
+    lock_filing(filing, actor=lawyer)
+    db.session.commit()
+    sign_in(client, claim)
+    form = {"address_line1": "3 rue Neuve", "postal_code": "75003", "city": "Paris", "country": "France",
+            "phone": "07 98 76 54 32"}  # fmt: skip
+    assert client.post("/me/claim/contact", data=form).status_code == 302
+    db.session.expire_all()
+    (notice,) = db.session.execute(
+        sa.select(OutboxMessage).where(OutboxMessage.purpose == "filing_member_changed")
+    ).scalars()
+    assert notice.recipient == lawyer.email and claim.reference in notice.subject
+    assert "3 rue Neuve" not in notice.body and "98 76" not in notice.body and "address_line1" in notice.body
