@@ -23,6 +23,7 @@ from ..jobs.models import Job
 from ..jobs.operations import enqueue, handler
 from ..mail.models import OutboxMessage
 from ..mail.operations import Attachment, deliver_queued, delivery_job, queue_mail
+from ..single_use import stamp_once
 from ..types import utcnow
 
 BASE_STEPS = ["eligibility", "identity", "contact", "details", "harm", "evidence", "review", "consent"]
@@ -315,12 +316,7 @@ def use_resume_link(case: Case, token: str) -> tuple[Claim, str] | None:
         or link.claim.case_id != case.id
     ):
         return None
-    claimed = db.session.execute(
-        sa.update(ResumeLink)
-        .where(ResumeLink.id == link.id, ResumeLink.used_at.is_(None))
-        .values(used_at=utcnow())
-    )
-    if claimed.rowcount != 1 or link.claim.status != ClaimStatus.DRAFT:
+    if not stamp_once(ResumeLink.used_at, link.id) or link.claim.status != ClaimStatus.DRAFT:
         return None
     new_token = secrets.token_urlsafe(32)
     link.claim.draft_token_hash = hash_token(new_token)

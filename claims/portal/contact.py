@@ -24,6 +24,7 @@ from ..crypto.blind_index import normalise_email
 from ..extensions import db
 from ..jobs.models import Job
 from ..mail.operations import delivery_job, queue_mail
+from ..single_use import stamp_once
 from ..text import visible_text
 from ..types import utcnow
 from .models import EmailChange
@@ -213,16 +214,7 @@ def confirm_email_change(token: str) -> Claim | None:
     if claim.status == ClaimStatus.WITHDRAWN or claim.claimant.erased_at is not None:
         return None
     # Conditional: of two concurrent uses (or a use racing a newer request), one wins.
-    claimed = db.session.execute(
-        sa.update(EmailChange)
-        .where(
-            EmailChange.id == change.id,
-            EmailChange.confirmed_at.is_(None),
-            EmailChange.expires_at > now,
-        )
-        .values(confirmed_at=now)
-    )
-    if claimed.rowcount != 1:
+    if not stamp_once(EmailChange.confirmed_at, change.id, EmailChange.expires_at > now, when=now):
         return None
     claim.claimant.email = change.new_email  # the blind index follows (personal_field_changed)
     db.session.flush()

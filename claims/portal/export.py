@@ -44,6 +44,7 @@ from ..jobs.models import Job, JobStatus
 from ..jobs.operations import enqueue, handler
 from ..mail.models import OutboxMessage
 from ..review.models import InfoRequest, ReviewEvent
+from ..single_use import stamp_once
 from ..types import utcnow
 from ..vault import current_vault
 from .models import DataCopy, EmailChange
@@ -441,17 +442,8 @@ def mark_downloaded(copy: DataCopy) -> None:
         raise DataCopyError("not_ready")
     if copy.expires_at <= now or copy.storage_key is None:
         raise DataCopyError("expired")
-    taken = db.session.execute(
-        sa.update(DataCopy)
-        .where(
-            DataCopy.id == copy.id,
-            DataCopy.downloaded_at.is_(None),
-            DataCopy.ready_at.is_not(None),
-            DataCopy.storage_key.is_not(None),
-        )
-        .values(downloaded_at=now)
-    )
-    if taken.rowcount != 1:
+    ready = (DataCopy.ready_at.is_not(None), DataCopy.storage_key.is_not(None))
+    if not stamp_once(DataCopy.downloaded_at, copy.id, *ready, when=now):
         raise DataCopyError("already_downloaded")
     claimant_event("claim.data_copy_downloaded", copy.claim_id, data_copy=str(copy.id))
 

@@ -16,6 +16,7 @@ from ..crypto.blind_index import normalise_email
 from ..extensions import db
 from ..jobs.models import Job
 from ..mail.operations import delivery_job, queue_mail
+from ..single_use import stamp_once
 from ..types import utcnow
 from .models import PortalLink
 
@@ -97,12 +98,7 @@ def use_sign_in_link(token: str) -> Claim | None:
     link = find_sign_in_link(token)
     if link is None:
         return None
-    claimed = db.session.execute(
-        sa.update(PortalLink)
-        .where(PortalLink.id == link.id, PortalLink.used_at.is_(None), PortalLink.revoked_at.is_(None))
-        .values(used_at=utcnow())
-    )
-    if claimed.rowcount != 1:
+    if not stamp_once(PortalLink.used_at, link.id, PortalLink.revoked_at.is_(None)):
         return None
     claimant_event("portal.signed_in", link.claim_id)
     return link.claim
