@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 from ..audit.operations import record_event
-from ..crypto.envelope import decrypt, encrypt, new_key
 from ..extensions import db
 from ..jobs.operations import enqueue, handler
 from ..vault import StoredBlob, current_vault
@@ -43,14 +42,23 @@ def _put_file(
     max_size: int | None = None,
 ) -> tuple[StoredBlob, bytes]:
     """Store a file under a new key; return what was stored and the key wrapped by the owner's data key."""
-    file_key = new_key()
-    blob = current_vault().put(source, key=file_key, aad=_file_aad(evidence_id, role), max_size=max_size)
-    return blob, encrypt(field_key, file_key, _key_aad(evidence_id, role))
+    return current_vault().put_sealed(
+        source,
+        owner_key=field_key,
+        aad=_file_aad(evidence_id, role),
+        key_aad=_key_aad(evidence_id, role),
+        max_size=max_size,
+    )
 
 
 def _open_file(evidence: Evidence, role: str, storage_key: str, wrapped_key: bytes) -> Iterator[bytes]:
-    file_key = decrypt(evidence.field_key(), wrapped_key, _key_aad(evidence.id, role))
-    return current_vault().open(storage_key, key=file_key, aad=_file_aad(evidence.id, role))
+    return current_vault().open_sealed(
+        storage_key,
+        owner_key=evidence.field_key(),
+        wrapped_key=wrapped_key,
+        aad=_file_aad(evidence.id, role),
+        key_aad=_key_aad(evidence.id, role),
+    )
 
 
 def store_evidence(

@@ -25,7 +25,6 @@ from flask import current_app
 
 from ..audit.operations import record_event
 from ..claimants.models import Claim
-from ..crypto.envelope import decrypt, encrypt, new_key
 from ..crypto.models import DataKey
 from ..extensions import db
 from ..jobs.models import Job, JobStatus
@@ -97,10 +96,10 @@ def fan_out(filing_id: int, generation: int) -> dict[str, Any]:
 def _store(
     data: bytes | Iterator[bytes], *, key: bytes, export_id: uuid.UUID, what: str
 ) -> tuple[Any, bytes]:
-    file_key = new_key()
     source = [data] if isinstance(data, bytes) else data
-    blob = current_vault().put(source, key=file_key, aad=_aad(export_id, what))
-    return blob, encrypt(key, file_key, _aad(export_id, what + ":key"))
+    return current_vault().put_sealed(
+        source, owner_key=key, aad=_aad(export_id, what), key_aad=_aad(export_id, what + ":key")
+    )
 
 
 @handler("filings.bundle")
@@ -172,8 +171,13 @@ def open_export(export: FilingExport) -> Iterator[bytes]:
     else:
         key = db.session.get_one(DataKey, export.data_key_id).plaintext()
     what = "bundle" if export.kind == ExportKind.BUNDLE else export.kind.value
-    file_key = decrypt(key, export.wrapped_file_key, _aad(export.id, what + ":key"))
-    return current_vault().open(export.storage_key, key=file_key, aad=_aad(export.id, what))
+    return current_vault().open_sealed(
+        export.storage_key,
+        owner_key=key,
+        wrapped_key=export.wrapped_file_key,
+        aad=_aad(export.id, what),
+        key_aad=_aad(export.id, what + ":key"),
+    )
 
 
 def latest_exports(filing: Filing) -> list[FilingExport]:

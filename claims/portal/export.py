@@ -34,7 +34,6 @@ import sqlalchemy as sa
 
 from ..audit.operations import claimant_event, record_event
 from ..claimants.models import Claim
-from ..crypto.envelope import decrypt, encrypt, new_key
 from ..evidence.checks import clean_filename
 from ..evidence.models import Evidence
 from ..evidence.operations import open_evidence
@@ -365,10 +364,13 @@ def build_data_copy(copy_id: str) -> dict[str, Any]:
             db.session.commit()  # at once: the console and the portal see it, and SQLite is not held
 
     progress(0)
-    file_key = new_key()
-    blob = current_vault().put(zip_chunks(document, pieces, progress), key=file_key, aad=_file_aad(copy.id))
+    blob, copy.wrapped_file_key = current_vault().put_sealed(
+        zip_chunks(document, pieces, progress),
+        owner_key=claim.field_key(),
+        aad=_file_aad(copy.id),
+        key_aad=_key_aad(copy.id),
+    )
     copy.storage_key = blob.storage_key
-    copy.wrapped_file_key = encrypt(claim.field_key(), file_key, _key_aad(copy.id))
     copy.size = blob.size
     copy.ready_at = utcnow()
     db.session.flush()
@@ -452,8 +454,13 @@ def open_data_copy(copy: DataCopy) -> Iterator[bytes]:
     """The ZIP's verified plaintext, chunk by chunk (raises StreamIntegrityError if tampered)."""
     if copy.storage_key is None or copy.wrapped_file_key is None:
         raise DataCopyError("not_ready" if copy.ready_at is None else "expired")
-    file_key = decrypt(copy.claim.field_key(), copy.wrapped_file_key, _key_aad(copy.id))
-    return current_vault().open(copy.storage_key, key=file_key, aad=_file_aad(copy.id))
+    return current_vault().open_sealed(
+        copy.storage_key,
+        owner_key=copy.claim.field_key(),
+        wrapped_key=copy.wrapped_file_key,
+        aad=_file_aad(copy.id),
+        key_aad=_key_aad(copy.id),
+    )
 
 
 def discard_data_copy(copy: DataCopy) -> None:

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from flask import Flask, current_app
 
+from ..crypto.envelope import decrypt, encrypt, new_key
 from ..crypto.stream import DEFAULT_CHUNK_SIZE, StreamIntegrityError, decrypt_stream, encrypt_stream
 from .storage import LocalStorage, Storage, StorageError, new_storage_name
 
@@ -86,6 +87,27 @@ class Vault:
         """Yield verified plaintext chunks; raises StreamIntegrityError on tampering."""
         with self.storage.open(storage_key) as fh:
             yield from decrypt_stream(key, aad, fh.read)
+
+    def put_sealed(
+        self,
+        source: BinaryIO | Iterable[bytes],
+        *,
+        owner_key: bytes,
+        aad: bytes,
+        key_aad: bytes,
+        max_size: int | None = None,
+    ) -> tuple[StoredBlob, bytes]:
+        """Store ``source`` under a new random file key; return what was stored and that key
+        wrapped by ``owner_key`` (a claimant's data key: destroying it shreds the file too)."""
+        file_key = new_key()
+        blob = self.put(source, key=file_key, aad=aad, max_size=max_size)
+        return blob, encrypt(owner_key, file_key, key_aad)
+
+    def open_sealed(
+        self, storage_key: str, *, owner_key: bytes, wrapped_key: bytes, aad: bytes, key_aad: bytes
+    ) -> Iterator[bytes]:
+        """The verified plaintext of a file stored by ``put_sealed``."""
+        return self.open(storage_key, key=decrypt(owner_key, wrapped_key, key_aad), aad=aad)
 
     def read_bytes(self, storage_key: str, *, key: bytes, aad: bytes) -> bytes:
         """The whole plaintext, for small files only; verified before it is returned."""
