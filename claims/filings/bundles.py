@@ -10,7 +10,7 @@ bundle shows what was frozen.
 from __future__ import annotations
 
 import uuid
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
@@ -56,29 +56,34 @@ def _exhibit(number: int, evidence: Evidence) -> Exhibit:
     )
 
 
-def _numbered_exhibits(claim: Claim, filing: Filing | None) -> tuple[int, list[Exhibit]]:
+def _numbered_exhibits(
+    claim: Claim, filing: Filing | None, party: dict[str, Any] | None
+) -> tuple[int, list[Exhibit]]:
     """(civil party number, exhibits) from the lock snapshot when there is one, else as they stand."""
-    if filing is not None and filing.lock_snapshot:
-        for party in filing.lock_snapshot["parties"]:
-            if party["claim"] == str(claim.id):
-                exhibits = []
-                for item in party["exhibits"]:
-                    evidence = db.session.get_one(Evidence, uuid.UUID(item["evidence"]))
-                    exhibits.append(_exhibit(item["number"], evidence))
-                return party["party"], exhibits
+    if party is None and filing is not None and filing.lock_snapshot:
+        party = next((p for p in filing.lock_snapshot["parties"] if p["claim"] == str(claim.id)), None)
+    if party is not None:
+        exhibits = [
+            _exhibit(item["number"], db.session.get_one(Evidence, uuid.UUID(item["evidence"])))
+            for item in party["exhibits"]
+        ]
+        return party["party"], exhibits
     member = next((m for m in filing.members if m.claim_id == claim.id), None) if filing else None
     number = member.position if member else 0
     return number, [_exhibit(n, e) for n, e in enumerate(exhibits_of(claim), start=1)]
 
 
-def bundle_data(claim: Claim, filing: Filing | None = None) -> BundleData:
+def bundle_data(
+    claim: Claim, filing: Filing | None = None, party: dict[str, Any] | None = None
+) -> BundleData:
+    """``party``: the claim's entry of the lock snapshot, when the caller has it already."""
     if claim.claimant.erased_at is not None or claim.claimant.data_key.destroyed:
         raise BundleError("erased")
     filing = filing or filing_of(claim)
     case = claim.case
     person = claim.claimant
     labels = {h["code"]: h["label_fr"] for h in case.heads_of_damage}
-    party_number, exhibits = _numbered_exhibits(claim, filing)
+    party_number, exhibits = _numbered_exhibits(claim, filing, party)
     address = [
         line
         for line in (
@@ -114,6 +119,8 @@ def bundle_data(claim: Claim, filing: Filing | None = None) -> BundleData:
     )
 
 
-def write_bundle(claim: Claim, out: BinaryIO, filing: Filing | None = None) -> int:
+def write_bundle(
+    claim: Claim, out: BinaryIO, filing: Filing | None = None, party: dict[str, Any] | None = None
+) -> int:
     """The claimant's bundle as a PDF into ``out``; returns its page count."""
-    return build_bundle(bundle_data(claim, filing), out)
+    return build_bundle(bundle_data(claim, filing, party), out)

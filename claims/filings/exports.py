@@ -84,6 +84,7 @@ def fan_out(filing_id: int, generation: int) -> dict[str, Any]:
             generation=generation,
             claim_id=party["claim"],
             export_job_id=str(export_job),
+            party=party,  # its own entry of the snapshot: no job loads the whole snapshot again
         )
         for party in filing.lock_snapshot["parties"]
     ]
@@ -103,7 +104,9 @@ def _store(
 
 
 @handler("filings.bundle")
-def bundle_job(filing_id: int, generation: int, claim_id: str, export_job_id: str) -> dict[str, Any]:
+def bundle_job(
+    filing_id: int, generation: int, claim_id: str, export_job_id: str, party: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Build one civil party's bundle into the vault, then count it on the export job."""
     tracker = uuid.UUID(export_job_id)
     claim = db.session.get_one(Claim, uuid.UUID(claim_id))
@@ -119,7 +122,7 @@ def bundle_job(filing_id: int, generation: int, claim_id: str, export_job_id: st
     if done is None:  # not a job run again after its worker died past this point
         buffer = io.BytesIO()
         try:
-            pages = write_bundle(claim, buffer, filing)
+            pages = write_bundle(claim, buffer, filing, party)
         except BundleError as error:  # erased since the lock: the pack lists it as withdrawn
             pages = None
             skipped = error.code

@@ -45,7 +45,9 @@ class Filing(db.Model):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Frozen at lock: member order, exhibit numbering and every file's SHA-256
     # (ids and hashes only, no personal values), and the hash of that snapshot.
-    lock_snapshot: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # Deferred: it grows with the parties, and most uses of a filing (each bundle job among
+    # them) do not read it.
+    lock_snapshot: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, deferred=True)
     snapshot_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     filed_on: Mapped[date | None]
     # The export being made (bundles fanned out, then the pack) and its generation number.
