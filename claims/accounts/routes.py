@@ -11,11 +11,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from ..crypto import compute_blind_index
 from ..extensions import db, limiter
+from ..ratelimits import posted_email_key
 from . import bp, totp
 from .access import PUBLIC, SIGN_IN_STEP, SIGNED_IN, access, guard, require_recent_auth, safe_next
 from .forms import (
@@ -56,15 +55,6 @@ bp.before_request(guard)
 SIGN_IN_FAILED = _l("Connexion impossible. Vérifiez vos identifiants, ou réessayez dans quelques minutes.")
 
 
-def _account_key() -> str:
-    """Rate-limit key per account, as a keyed hash: no email address in the limiter's storage."""
-    try:
-        email = (request.form.get("email") or "").strip().lower()
-    except HTTPException:  # an oversized body: the 413 is answered elsewhere
-        email = ""
-    return "account:" + compute_blind_index("ratelimit", email)[:32]
-
-
 def _invite_link(token: str) -> str:
     return url_for("accounts.accept", token=token, _external=True)
 
@@ -72,7 +62,9 @@ def _invite_link(token: str) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_IP"], methods=["POST"])
 @limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"], methods=["POST"], key_func=_account_key
+    lambda: current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"],
+    methods=["POST"],
+    key_func=posted_email_key("account"),
 )
 @access(PUBLIC)
 def login() -> str | Response:

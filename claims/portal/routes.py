@@ -24,14 +24,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from ..audit.operations import claimant_event
 from ..cases.models import CaseText, TextKind
 from ..claimants.models import Claim, ClaimStatus
-from ..crypto import compute_blind_index
-from ..crypto.blind_index import normalise_email
 from ..evidence.checks import UploadRefused
 from ..evidence.models import Evidence, EvidenceKind
 from ..evidence.operations import add_claim_evidence, open_evidence
@@ -41,6 +38,7 @@ from ..i18n import current_language
 from ..intake.forms import EVIDENCE_LABELS
 from ..intake.operations import texts_accepted
 from ..jobs.operations import dispatch
+from ..ratelimits import posted_email_key
 from ..review.models import InfoRequest, InfoRequestStatus, ReviewEvent
 from ..review.operations import ReviewError, answer_information_request
 from . import CLAIMANT, PUBLIC, bp, portal_access
@@ -59,19 +57,6 @@ from .operations import claims_for_sign_in, find_sign_in_link, send_sign_in_link
 from .sessions import end_portal_sessions, start_portal_session
 
 
-def _email_key() -> str:
-    """Rate-limit key per address, as a keyed hash: no address in the limiter's storage."""
-    try:
-        email = (request.form.get("email") or "").strip()
-    except HTTPException:  # an oversized body: the 413 is answered elsewhere
-        email = ""
-    try:
-        email = normalise_email(email)
-    except ValueError:
-        email = email.lower()
-    return "portal-email:" + compute_blind_index("ratelimit", email)[:32]
-
-
 def _claim() -> Claim:
     return g.portal_claim  # type: ignore[no-any-return]
 
@@ -82,7 +67,9 @@ def _claim() -> Claim:
 @bp.route("", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["PORTAL_LINK_RATE_LIMIT_IP"], methods=["POST"])
 @limiter.limit(
-    lambda: current_app.config["PORTAL_LINK_RATE_LIMIT_EMAIL"], methods=["POST"], key_func=_email_key
+    lambda: current_app.config["PORTAL_LINK_RATE_LIMIT_EMAIL"],
+    methods=["POST"],
+    key_func=posted_email_key("portal-email"),
 )
 @portal_access(PUBLIC)
 def sign_in() -> str | Response:
