@@ -187,18 +187,9 @@ STAFF_PASSWORD = "une phrase de passe tout à fait correcte"
 
 def fresh_totp_code(user: Any) -> str:
     """A valid code the server has not seen yet (codes are accepted once)."""
-    import time
+    from claims.accounts.totp import unused_code
 
-    import pyotp
-
-    # Never the previous step: it leaves the drift window if a 30 s boundary passes before
-    # the server checks it. The current step, else the next; else wait for a new step.
-    while True:
-        current = int(time.time() // 30)
-        for step in (current, current + 1):
-            if user.totp_last_step is None or step > user.totp_last_step:
-                return pyotp.TOTP(user.totp_secret).generate_otp(step)
-        time.sleep(30 - time.time() % 30 + 0.05)
+    return unused_code(user.totp_secret, user.totp_last_step)
 
 
 @pytest.fixture

@@ -45,6 +45,21 @@ def matching_step(secret: str, code: str, now: float | None = None) -> int | Non
     return None
 
 
+def unused_code(secret: str, last_step: int | None) -> str:
+    """A code the server will accept now and has not accepted before, as an authenticator app
+    shows it (for scripts and tests that sign in: demo checks, benchmarks).
+
+    Never the previous step: it leaves the drift window if a step boundary passes before the
+    server checks it. The current step, else the next; else it waits for a new step.
+    """
+    while True:
+        current = int(time.time() // STEP_SECONDS)
+        for step in (current, current + 1):
+            if last_step is None or step > last_step:
+                return pyotp.TOTP(secret).generate_otp(step)
+        time.sleep(STEP_SECONDS - time.time() % STEP_SECONDS + 0.05)
+
+
 def new_recovery_codes() -> list[str]:
     codes = []
     for _ in range(RECOVERY_CODE_COUNT):
