@@ -39,5 +39,13 @@ class AddClaimsForm(FlaskForm):
     )
 
 
+class AddBySavedFilterForm(FlaskForm):
+    # Choices: the saved filters the lawyer may see (set by the view); an id that is not
+    # one of them is answered 404 by the view, so the choice is not validated here.
+    saved_filter = SelectField(
+        _l("Filtre enregistré"), coerce=int, validate_choice=False, validators=[DataRequired()]
+    )
+
+
 class FiledForm(FlaskForm):
     filed_on = DateField(_l("Date du dépôt au tribunal"), validators=[DataRequired()])

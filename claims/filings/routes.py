@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, stream_with_context, url_for
@@ -22,9 +23,11 @@ from ..extensions import db
 from ..jobs.models import Job, JobStatus
 from ..jobs.operations import dispatch
 from ..review.labels import STATUS_LABELS
+from ..review.models import SavedFilter
 from ..review.queue import BadFilter, filter_from_args, filtered
+from ..review.saved_filters import visible_filter, visible_filters
 from .exports import latest_exports, open_export, start_export
-from .forms import PROCEDURE_LABELS, AddClaimsForm, FiledForm, FilingForm
+from .forms import PROCEDURE_LABELS, AddBySavedFilterForm, AddClaimsForm, FiledForm, FilingForm
 from .models import ExportKind, Filing, FilingExport, FilingState
 from .operations import (
     FilingError,
@@ -55,7 +58,42 @@ ERRORS = {
     "future_date": lambda: _("La date de dépôt ne peut pas être dans le futur."),
     "not_a_member": lambda: _("Cette demande n’est pas dans ce dépôt."),
     "export_running": lambda: _("Les documents sont déjà en cours de génération."),
+    "filter_of_another_case": lambda: _("Ce filtre enregistré porte sur une autre action que ce dépôt."),
 }
+
+
+def _filters_for(filing: Filing) -> list[SavedFilter]:
+    """The saved queue filters the user may see that can apply to the filing: of its case or of none."""
+    return [
+        f
+        for f in visible_filters(current_user)
+        if f.args.get("case", str(filing.case_id)) == str(filing.case_id)
+    ]
+
+
+def _saved_filter_form(filing: Filing) -> AddBySavedFilterForm:
+    form = AddBySavedFilterForm()
+    form.saved_filter.choices = [
+        (f.id, f.name if f.owner_id == current_user.id else f"{f.name} — {f.owner.full_name}")
+        for f in _filters_for(filing)
+    ]
+    return form
+
+
+def _saved_filter_claims(filing: Filing) -> sa.Select[tuple[Claim]]:
+    """The claims of the filing's case a saved queue filter selects (404: not a filter the user sees)."""
+    form = AddBySavedFilterForm()
+    saved = visible_filter(form.saved_filter.data, current_user) if form.validate_on_submit() else None
+    if saved is None:
+        abort(404)
+    if saved.args.get("case", str(filing.case_id)) != str(filing.case_id):
+        raise FilingError("filter_of_another_case")
+    try:
+        queue_filter = filter_from_args(saved.args, current_user.id, strict=True)
+    except BadFilter:
+        abort(400)
+    # The filing's case, whatever the filter says (add_by_rule keeps to it as well).
+    return filtered(replace(queue_filter, case_id=filing.case_id))
 
 
 def _filing_or_404(filing_id: int) -> Filing:
@@ -140,6 +178,7 @@ def detail(filing_id: int) -> str:
         status_labels=STATUS_LABELS,
         draft=filing.state == FilingState.DRAFT,
         add_form=AddClaimsForm(),
+        saved_filter_form=_saved_filter_form(filing) if filing.state == FilingState.DRAFT else None,
         filed_form=FiledForm(),
         action=ActionForm(),
     )
@@ -172,17 +211,20 @@ def add(filing_id: int) -> Response:
 @bp.post("/<int:filing_id>/add-by-rule")
 @access(Permission.MANAGE_FILINGS)
 def add_rule(filing_id: int) -> Response:
-    """Every accepted claim of the case not yet in a filing, or only those of a queue filter."""
+    """Every accepted claim of the case not yet in a filing, or only those of a queue filter
+    (its fields in the form, or a saved queue filter)."""
     filing = _filing_or_404(filing_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     among = None
-    if any(request.form.get(k) for k in ("status", "assignee", "head", "warnings", "from", "to", "q")):
-        try:
-            among = filtered(filter_from_args(request.form, current_user.id, strict=True))
-        except BadFilter:
-            abort(400)
     try:
+        if "saved_filter" in request.form:
+            among = _saved_filter_claims(filing)
+        elif any(request.form.get(k) for k in ("status", "assignee", "head", "warnings", "from", "to", "q")):
+            try:
+                among = filtered(filter_from_args(request.form, current_user.id, strict=True))
+            except BadFilter:
+                abort(400)
         added = add_by_rule(filing, actor=current_user, among=among)
         db.session.commit()
     except FilingError as error:

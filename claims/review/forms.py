@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .labels import REJECTION_LABELS
+from .saved_filters import NAME_LENGTH
 
 
 class VersionedForm(FlaskForm):
@@ -40,3 +41,15 @@ class NoteForm(FlaskForm):
     body = TextAreaField(
         _l("Note (visible du cabinet seulement)"), validators=[DataRequired(), Length(max=10000)]
     )
+
+
+class SavedFilterForm(FlaskForm):
+    """Name and sharing of the filter being saved; the filter itself comes as the queue's arguments."""
+
+    name = StringField(
+        _l("Nom du filtre"),
+        validators=[DataRequired(), Length(max=NAME_LENGTH)],
+        id="filter-name",
+        render_kw={"maxlength": NAME_LENGTH},
+    )
+    shared = BooleanField(_l("Partager avec l’équipe"), id="filter-shared")

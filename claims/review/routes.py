@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
@@ -27,9 +28,9 @@ from ..extensions import db
 from ..i18n import current_language
 from ..intake.forms import EVIDENCE_LABELS
 from ..jobs.operations import dispatch
-from .forms import InfoRequestForm, NoteForm, RejectForm
+from .forms import InfoRequestForm, NoteForm, RejectForm, SavedFilterForm
 from .labels import EVENT_LABELS, REJECTION_LABELS, STATUS_LABELS, WARNING_LABELS
-from .models import InfoRequest, Note
+from .models import SAVED_FILTER_KEYS, InfoRequest, Note
 from .operations import (
     ReviewError,
     accept,
@@ -42,7 +43,16 @@ from .operations import (
     request_information,
     start_review,
 )
-from .queue import QueueFilter, SearchNotUnderstood, filter_from_args, page, related_claims
+from .queue import BadFilter, QueueFilter, SearchNotUnderstood, filter_from_args, page, related_claims
+from .saved_filters import (
+    SavedFilterError,
+    delete_filter,
+    may_delete,
+    save_filter,
+    saved_args,
+    visible_filter,
+    visible_filters,
+)
 
 bp = Blueprint("review", __name__, url_prefix="/console/claims")
 bp.before_request(guard)
@@ -92,10 +102,15 @@ def queue() -> str:
     cases = db.session.execute(sa.select(Case).order_by(Case.title)).scalars().all()
     heads = {h["code"]: h for case in cases for h in case.heads_of_damage}
     keep = {k: v for k, v in request.args.items() if k not in ("after", "before", "last") and v}
+    current_filter = {k: v for k, v in keep.items() if k in SAVED_FILTER_KEYS}
     return render_template(
         "review/queue.html",
         page=result,
         args=keep,
+        current_filter=current_filter,
+        saved_filters=visible_filters(current_user),
+        may_delete=lambda saved: may_delete(saved, current_user),
+        save_form=SavedFilterForm(),
         cases=cases,
         heads=heads,
         reviewers=_reviewers(),
@@ -134,6 +149,54 @@ def bulk_assign() -> Response:
     db.session.commit()
     flash(_("%(n)s demande(s) attribuée(s).", n=done), "info")
     return redirect(request.referrer or url_for("review.queue"))
+
+
+@bp.post("/filters")
+@access(Permission.VIEW_CLAIMS)
+def save_queue_filter() -> Response:
+    """Keep the queue's current filter under a name (never its search term), then apply it."""
+    form = SavedFilterForm()
+    back = {k: v for k in SAVED_FILTER_KEYS if (v := request.form.get(k, "").strip())}
+    if not form.validate_on_submit():
+        flash(_("Donnez un nom au filtre (80 caractères au plus)."), "error")
+        return redirect(url_for("review.queue", **back))
+    try:
+        args = saved_args(request.form, current_user.id)
+    except BadFilter:
+        flash(_("Ce filtre contient une valeur invalide : il n’est pas enregistré."), "error")
+        return redirect(url_for("review.queue", **back))
+    try:
+        saved = save_filter(current_user, name=form.name.data, shared=form.shared.data, args=args)
+        db.session.commit()
+    except (SavedFilterError, IntegrityError) as error:
+        db.session.rollback()
+        if isinstance(error, SavedFilterError) and error.code == "bad_name":
+            flash(_("Donnez un nom au filtre (80 caractères au plus)."), "error")
+        else:
+            flash(_("Vous avez déjà un filtre de ce nom : choisissez-en un autre."), "error")
+        return redirect(url_for("review.queue", **back))
+    message = _("Filtre enregistré.")
+    if request.form.get("q", "").strip():
+        message += " " + _("La recherche exacte n’y est pas enregistrée : c’est une donnée personnelle.")
+    flash(message, "info")
+    return redirect(url_for("review.queue", **saved.args))
+
+
+@bp.post("/filters/<int:filter_id>/delete")
+@access(Permission.VIEW_CLAIMS)
+def delete_queue_filter(filter_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    saved = visible_filter(filter_id, current_user)
+    if saved is None:
+        abort(404)
+    try:
+        delete_filter(saved, actor=current_user)
+    except SavedFilterError:
+        abort(403)
+    db.session.commit()
+    flash(_("Filtre supprimé."), "info")
+    return redirect(url_for("review.queue"))
 
 
 def _claim_or_404(reference: str) -> Claim:

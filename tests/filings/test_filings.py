@@ -216,3 +216,117 @@ def test_only_lawyers_manage_filings(app: Flask, client: FlaskClient, login_as: 
     login_as(role)
     assert client.get("/console/filings").status_code == 403
     assert client.post("/console/filings/new", data={}).status_code == 403
+
+
+def test_add_the_accepted_claims_of_a_saved_filter(
+    app: Flask, client: FlaskClient, case: Case, make_claim: Any, make_claimant: Any, make_staff: Any
+) -> None:
+    from claims.audit.models import AuditEvent
+    from claims.review.saved_filters import save_filter
+    from tests.conftest import sign_in
+
+    lawyer, paralegal = make_staff("lawyer"), make_staff("paralegal")
+    other_case = Case(
+        slug="autre", reference_prefix="AUTR", title="Autre", data_controller="X",
+        procedure=Procedure.JOIN_AT_TRIAL, status=CaseStatus.OPEN,
+    )  # fmt: skip
+    db.session.add(other_case)
+    db.session.commit()
+
+    def claim(status: ClaimStatus = ClaimStatus.ACCEPTED, assignee: Any = lawyer, **fields: Any) -> Claim:
+        return make_claim(
+            make_claimant(), status=status, assignee_id=assignee.id if assignee else None, **fields
+        )
+
+    matched = [claim(), claim()]
+    outside_filter = [claim(assignee=None), claim(assignee=paralegal)]
+    other_status = claim(ClaimStatus.IN_REVIEW)
+    of_other_case = claim(case=other_case)
+    in_a_filing = claim()
+    earlier = new_filing(case, lawyer)
+    add_claims(earlier, [in_a_filing], actor=lawyer)
+    # Saved by the paralegal, shared: "me" is whoever applies it (here the lawyer).
+    mine = save_filter(paralegal, name="Attribuées à moi", shared=True, args={"assignee": "me"})
+    elsewhere = save_filter(paralegal, name="Autre action", shared=True, args={"case": str(other_case.id)})
+    private = save_filter(paralegal, name="Privé", shared=False, args={})
+    filing = new_filing(case, lawyer)
+    mine_id, elsewhere_id, private_id, filing_id = mine.id, elsewhere.id, private.id, filing.id
+    sign_in(client, lawyer)
+
+    page = client.get(f"/console/filings/{filing_id}").get_data(as_text=True)
+    assert "Attribuées à moi — Test paralegal" in page
+    assert "Autre action" not in page and "Privé" not in page  # another case's; someone's private one
+
+    # A filter the lawyer cannot see, or none at all: 404, nothing added.
+    for chosen in (private_id, 999999, "x", ""):
+        response = client.post(f"/console/filings/{filing_id}/add-by-rule", data={"saved_filter": chosen})
+        assert response.status_code == 404, chosen
+    # A filter of another case adds nothing, from either case.
+    refused = client.post(
+        f"/console/filings/{filing_id}/add-by-rule",
+        data={"saved_filter": elsewhere_id},
+        follow_redirects=True,
+    )
+    assert "porte sur une autre action" in refused.get_data(as_text=True)
+    assert db.session.get_one(Filing, filing_id).members == []
+
+    added = client.post(
+        f"/console/filings/{filing_id}/add-by-rule", data={"saved_filter": mine_id}, follow_redirects=True
+    )
+    assert "2 demande(s) ajoutée(s)." in added.get_data(as_text=True)
+    db.session.expire_all()
+    members = {m.claim_id for m in db.session.get_one(Filing, filing_id).members}
+    assert members == {c.id for c in matched}
+    assert all(status(c) == ClaimStatus.IN_FILING for c in matched)
+    assert all(status(c) == ClaimStatus.ACCEPTED for c in [*outside_filter, of_other_case])
+    assert status(other_status) == ClaimStatus.IN_REVIEW
+    assert {m.claim_id for m in db.session.get_one(Filing, earlier.id).members} == {in_a_filing.id}
+    event = db.session.execute(
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "filing.claims_added", AuditEvent.object_id == str(filing_id)
+        )
+    ).scalar_one()
+    assert event.actor_id == str(lawyer.id) and event.details == {"count": 2}
+
+    # The plain rule still adds every other accepted claim of the case not in a filing.
+    client.post(f"/console/filings/{filing_id}/add-by-rule")
+    db.session.expire_all()
+    members = {m.claim_id for m in db.session.get_one(Filing, filing_id).members}
+    assert members == {c.id for c in [*matched, *outside_filter]}
+
+
+def test_add_by_rule_keeps_to_the_case_whatever_the_filter_selects(
+    app: Flask, case: Case, make_claim: Any, make_claimant: Any, make_staff: Any
+) -> None:
+    from claims.review.queue import QueueFilter, filtered
+
+    lawyer = make_staff("lawyer")
+    other_case = Case(
+        slug="autre", reference_prefix="AUTR", title="Autre", data_controller="X",
+        procedure=Procedure.JOIN_AT_TRIAL, status=CaseStatus.OPEN,
+    )  # fmt: skip
+    db.session.add(other_case)
+    db.session.commit()
+    wanted = accepted(make_claim, make_claimant)
+    make_claim(make_claimant(), status=ClaimStatus.ACCEPTED, case=other_case)
+    make_claim(make_claimant(), status=ClaimStatus.IN_REVIEW)
+    make_claim(make_claimant(), status=ClaimStatus.SUBMITTED)
+    filing = new_filing(case, lawyer)
+    # A filter on the other case selects nothing of this one; a filter on every case and
+    # status only adds this case's accepted claims.
+    assert add_by_rule(filing, actor=lawyer, among=filtered(QueueFilter(case_id=other_case.id))) == 0
+    assert add_by_rule(filing, actor=lawyer, among=filtered(QueueFilter())) == 1
+    assert add_by_rule(filing, actor=lawyer, among=filtered(QueueFilter())) == 0  # now in a filing
+    assert [m.claim_id for m in filing.members] == [wanted.id]
+
+
+def test_saved_filter_names_are_escaped_in_the_filing_page(
+    app: Flask, client: FlaskClient, case: Case, make_staff: Any, login_as: Any
+) -> None:
+    from claims.review.saved_filters import save_filter
+
+    lawyer = login_as("lawyer")
+    save_filter(lawyer, name="<b>gras</b> & co", shared=False, args={"status": "accepted"})
+    filing = new_filing(case, lawyer)
+    page = client.get(f"/console/filings/{filing.id}").get_data(as_text=True)
+    assert "<b>gras</b>" not in page and "&lt;b&gt;gras&lt;/b&gt; &amp; co" in page
