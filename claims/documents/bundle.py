@@ -5,17 +5,21 @@ CLI and tests call it without an application or a database. The legal wording
 comes from ``templates/documents/constitution_<procedure>.txt`` (article numbers
 change; they never live in code), rendered by a plain Jinja environment.
 
-How the PDF is put together: reportlab draws the front matter (cover, identity,
-constitution, facts, heads of damage, bordereau), placeholder pages and the
-closing page; pypdf appends them, a page per JPEG exhibit (its bytes embedded as
-they are) and the PDF exhibits' own pages to one writer, one exhibit's bytes at a
-time. Only then is the page count known, so a last reportlab document holds one
-transparent page per page of the bundle ("page X / Y", the exhibit stamp),
-merged onto each page.
+How the PDF is put together: reportlab lays out the front matter (cover, identity,
+constitution, facts, heads of damage, bordereau) and the closing page as one
+document, whose canvas is then held open. pypdf puts the exhibits in a writer, one
+exhibit's bytes at a time: a page per JPEG exhibit (its bytes embedded as they are),
+the PDF exhibits' own pages (each page's content decoded into one fresh stream), a
+placeholder page for an unreadable one. Only then is the page count known: the held
+canvas draws one transparent page per page of the bundle ("page X / Y", the exhibit
+stamp) and is closed; its text pages go in before and after the exhibits, and each
+transparent page is laid over its page as a form XObject, the page's own content
+left as it is.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 import warnings
@@ -25,14 +29,24 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from PIL import Image
-from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject, StreamObject
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    PdfObject,
+    StreamObject,
+)
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
 from reportlab.lib.pagesizes import A4, landscape
@@ -51,6 +65,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.paraparser import ParaFrag
 
 from ..cases.models import Procedure
 from . import FONT, FONT_BOLD, euros, register_fonts
@@ -141,19 +156,39 @@ def build_bundle(data: BundleData, out: BinaryIO) -> int:
     register_fonts()
     wording = _wording(data)
 
+    # The front matter and the closing page are one reportlab document, held open once
+    # laid out: the marks of every page are drawn on it when the page count is known.
+    text = io.BytesIO()
+    closing = _PageMark()
+    document = _document(text)
+    document.build(
+        [*_front_matter(data, exhibits, wording), PageBreak(), closing, *_closing(data)],
+        canvasmaker=_HeldCanvas,
+    )
+    canvas: _HeldCanvas = document.canv
+    front_pages, text_pages = closing.page - 1, canvas.getPageNumber() - 1
+
     writer = PdfWriter()
     marks: list[_Mark | None] = []
-    _append(writer, _front_matter(data, exhibits, wording))
-    marks += [None] * (len(writer.pages) - len(marks))
     for exhibit in exhibits:
         kind = _add_exhibit(writer, exhibit)
         caption = _caption(exhibit) if kind == _IMAGE else None
         marks += [_Mark(exhibit.number, first=True, caption=caption)]
         marks += [_Mark(exhibit.number)] * (len(writer.pages) - len(marks))
-    _append(writer, _closing(data))
-    marks += [None] * (len(writer.pages) - len(marks))
+    text_box = (0.0, 0.0, *A4)
+    boxes = [text_box] * front_pages + [_page_box(page) for page in writer.pages]
+    boxes += [text_box] * (text_pages - front_pages)
+    marks = [None] * front_pages + marks + [None] * (text_pages - front_pages)
+    _draw_all_marks(canvas, boxes, marks, data)
+    canvas.release()
 
-    _stamp_pages(writer, marks, data)
+    pages = PdfReader(text).pages
+    for index in range(text_pages):
+        page = writer.insert_page(pages[index], index if index < front_pages else len(writer.pages))
+        contents = page.get_contents()
+        if contents is not None:
+            page.replace_contents(_stream(contents.get_data()).flate_encode())
+    _stamp_pages(writer, [pages[index] for index in range(text_pages, len(pages))], boxes)
     # No name, no reference: the metadata shows in file managers and mail previews.
     writer.add_metadata(
         {
@@ -285,6 +320,33 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+# What reportlab's markup parser acts on: a text without any of these is plain text.
+_MARKUP = re.compile(r"[<>&]")
+
+
+def _paragraph(text: str, style: ParagraphStyle, **kwargs: Any) -> Paragraph:
+    """``Paragraph(text, style)``, without reportlab's markup parser where the text has no markup.
+
+    For such a text, the parser makes a single fragment in the style's font, size and
+    colour, after collapsing whitespace runs; here that fragment is copied from the one
+    it made of "x" for the style (the bundle's text comes out byte for byte the same).
+    """
+    if kwargs or _MARKUP.search(text):
+        return Paragraph(text, style, **kwargs)
+    plain = " ".join(text.split())
+    if not plain:
+        return Paragraph(text, style)
+    fragment = copy.copy(_fragment(style))
+    fragment.text = plain
+    return Paragraph(plain, style, frags=[fragment])
+
+
+@cache
+def _fragment(style: ParagraphStyle) -> ParaFrag:
+    (fragment,) = Paragraph("x", style).frags
+    return fragment
+
+
 def _document(out: io.BytesIO) -> BaseDocTemplate:
     # invariant: no creation date or random ID, so the same data gives the same bytes.
     doc = BaseDocTemplate(out, pagesize=A4, invariant=1, title="", author="", subject="", creator="")
@@ -304,7 +366,7 @@ def _fields_table(rows: list[tuple[str, str]], label_width: float = 48 * mm) -> 
     styles = _styles()
     table = Table(
         [
-            [Paragraph(label, styles["label"]), Paragraph(safe_para(value), styles["cell"])]
+            [_paragraph(label, styles["label"]), _paragraph(safe_para(value), styles["cell"])]
             for label, value in rows
         ],
         colWidths=[label_width, _width() - label_width],
@@ -329,7 +391,7 @@ def _case_number(data: BundleData) -> str:
     return one_line(data.court_case_number, FIELD_LIMIT) or "(numéro à venir)"
 
 
-def _front_matter(data: BundleData, exhibits: list[Exhibit], wording: _Wording) -> bytes:
+def _front_matter(data: BundleData, exhibits: list[Exhibit], wording: _Wording) -> list[Flowable]:
     styles = _styles()
     party = _party_name(data)
     court = one_line(data.court, FIELD_LIMIT)
@@ -343,11 +405,11 @@ def _front_matter(data: BundleData, exhibits: list[Exhibit], wording: _Wording) 
 
     story: list[Flowable] = [
         # The counsel's name where a letterhead would be.
-        Paragraph(safe_para(counsel_name), styles["small"]),
+        _paragraph(safe_para(counsel_name), styles["small"]),
         Spacer(1, 30 * mm),
-        Paragraph("CONSTITUTION DE PARTIE CIVILE", styles["title"]),
+        _paragraph("CONSTITUTION DE PARTIE CIVILE", styles["title"]),
         Spacer(1, 4 * mm),
-        Paragraph(safe_para(wording.label), styles["subtitle"]),
+        _paragraph(safe_para(wording.label), styles["subtitle"]),
         Spacer(1, 14 * mm),
         _fields_table(case_rows),
         Spacer(1, 14 * mm),
@@ -355,7 +417,7 @@ def _front_matter(data: BundleData, exhibits: list[Exhibit], wording: _Wording) 
         Spacer(1, 10 * mm),
         _fields_table([("Avocat", counsel)]),
         PageBreak(),
-        Paragraph("I. Identité et domicile de la partie civile", styles["heading"]),
+        _paragraph("I. Identité et domicile de la partie civile", styles["heading"]),
         _fields_table(
             [
                 ("Civilité", one_line(data.civility, FIELD_LIMIT)),
@@ -369,32 +431,30 @@ def _front_matter(data: BundleData, exhibits: list[Exhibit], wording: _Wording) 
                 ),
             ]
         ),
-        Paragraph("II. Constitution de partie civile", styles["heading"]),
-        Paragraph(safe_para(wording.addressee), styles["addressee"]),
-        *(Paragraph(safe_para(text), styles["text"]) for text in _template_paragraphs(wording.body)),
-        Paragraph("III. Exposé des faits", styles["heading"]),
+        _paragraph("II. Constitution de partie civile", styles["heading"]),
+        _paragraph(safe_para(wording.addressee), styles["addressee"]),
+        *(_paragraph(safe_para(text), styles["text"]) for text in _template_paragraphs(wording.body)),
+        _paragraph("III. Exposé des faits", styles["heading"]),
         *_statement(data.statement),
-        Paragraph("IV. Préjudices et montants demandés", styles["heading"]),
-        Paragraph(safe_para(wording.heads_request), styles["text"]),
+        _paragraph("IV. Préjudices et montants demandés", styles["heading"]),
+        _paragraph(safe_para(wording.heads_request), styles["text"]),
         _heads_table(data.heads),
         Spacer(1, 6 * mm),
-        *(Paragraph(safe_para(text), styles["text"]) for text in _template_paragraphs(wording.closing)),
+        *(_paragraph(safe_para(text), styles["text"]) for text in _template_paragraphs(wording.closing)),
         PageBreak(),
         *_bordereau(data, exhibits, party, court, chamber, counsel),
     ]
-    out = io.BytesIO()
-    _document(out).build(story)
-    return out.getvalue()
+    return story
 
 
 def _party_box(data: BundleData, party: str) -> Table:
     styles = _styles()
     box = Table(
         [
-            [Paragraph(party_label(data.party_number), styles["party"])],
-            [Paragraph(safe_para(party), styles["subtitle"])],
+            [_paragraph(party_label(data.party_number), styles["party"])],
+            [_paragraph(safe_para(party), styles["subtitle"])],
             [
-                Paragraph(
+                _paragraph(
                     f"Référence du dossier : {safe_para(one_line(data.reference, FIELD_LIMIT))}",
                     styles["centre"],
                 )
@@ -418,10 +478,10 @@ def _party_box(data: BundleData, party: str) -> Table:
 def _statement(statement: str) -> list[Flowable]:
     styles = _styles()
     paragraphs = [
-        Paragraph(safe_para(chunk), styles["statement"] if last else styles["statement_cont"])
+        _paragraph(safe_para(chunk), styles["statement"] if last else styles["statement_cont"])
         for chunk, last in _chunks(drawable_text(statement, keep="\n"))
     ]
-    return paragraphs or [Paragraph("(aucun exposé)", styles["statement"])]
+    return paragraphs or [_paragraph("(aucun exposé)", styles["statement"])]
 
 
 def _chunks(text: str) -> Iterator[tuple[str, bool]]:
@@ -449,12 +509,12 @@ def _heads_table(heads: list[HeadAmount]) -> Table:
     total = sum((head.amount for head in heads), Decimal("0"))
     # Amounts are plain strings, not Paragraphs: a Paragraph breaks lines at the narrow
     # no-break space of "1 234,50 €" and draws it as an ordinary space.
-    rows: list[list[object]] = [[Paragraph("Chef de préjudice", styles["label"]), "Montant demandé"]]
+    rows: list[list[object]] = [[_paragraph("Chef de préjudice", styles["label"]), "Montant demandé"]]
     rows += [
-        [Paragraph(safe_para(one_line(head.label, FIELD_LIMIT)), styles["cell"]), euros(head.amount)]
+        [_paragraph(safe_para(one_line(head.label, FIELD_LIMIT)), styles["cell"]), euros(head.amount)]
         for head in heads
     ]
-    rows.append([Paragraph("Total des demandes", styles["label"]), euros(total)])
+    rows.append([_paragraph("Total des demandes", styles["label"]), euros(total)])
     table = Table(rows, colWidths=[_width() - amount_width, amount_width], repeatRows=1, splitInRow=1)
     table.setStyle(
         TableStyle(
@@ -483,9 +543,9 @@ def _bordereau(
 ) -> list[Flowable]:
     styles = _styles()
     story: list[Flowable] = [
-        Paragraph("BORDEREAU DE COMMUNICATION DE PIÈCES", styles["title"]),
+        _paragraph("BORDEREAU DE COMMUNICATION DE PIÈCES", styles["title"]),
         Spacer(1, 3 * mm),
-        Paragraph(party_label(data.party_number), styles["subtitle"]),
+        _paragraph(party_label(data.party_number), styles["subtitle"]),
         Spacer(1, 8 * mm),
         _fields_table(
             [
@@ -496,17 +556,17 @@ def _bordereau(
                 ("Avocat", counsel),
             ]
         ),
-        Paragraph("Pièces communiquées", styles["heading"]),
+        _paragraph("Pièces communiquées", styles["heading"]),
     ]
     if not exhibits:
-        story.append(Paragraph("Aucune pièce n’est communiquée.", styles["body"]))
+        story.append(_paragraph("Aucune pièce n’est communiquée.", styles["body"]))
         return story
     number_width, date_width = 26 * mm, 24 * mm
     rows: list[list[object]] = [
         [
-            Paragraph("N°", styles["label"]),
-            Paragraph("Désignation (empreinte SHA-256 du fichier d’origine)", styles["label"]),
-            Paragraph("Date", styles["label"]),
+            _paragraph("N°", styles["label"]),
+            _paragraph("Désignation (empreinte SHA-256 du fichier d’origine)", styles["label"]),
+            _paragraph("Date", styles["label"]),
         ]
     ]
     for exhibit in exhibits:
@@ -514,11 +574,11 @@ def _bordereau(
         digest = safe_para(one_line(exhibit.sha256, 128))
         rows.append(
             [
-                Paragraph(f"Pièce n° {exhibit.number}", styles["label"]),
-                Paragraph(
+                _paragraph(f"Pièce n° {exhibit.number}", styles["label"]),
+                _paragraph(
                     f'{title}<br/><font size="7" color="#555555">SHA-256 : {digest}</font>', styles["cell"]
                 ),
-                Paragraph(_short_date(exhibit.date), styles["cell"]),
+                _paragraph(_short_date(exhibit.date), styles["cell"]),
             ]
         )
     table = Table(
@@ -543,7 +603,7 @@ def _bordereau(
     return story
 
 
-def _closing(data: BundleData) -> bytes:
+def _closing(data: BundleData) -> list[Flowable]:
     styles = _styles()
     name = safe_para(one_line(data.signature_name, FIELD_LIMIT))
     if data.signed_at and name:
@@ -553,30 +613,28 @@ def _closing(data: BundleData) -> bytes:
     else:
         mandate = "<b>Mandat non signé.</b>"
     texts = [
-        Paragraph(
+        _paragraph(
             f"{safe_para(one_line(title, FIELD_LIMIT))} — version {int(version)}",
             styles["bullet"],
             bulletText="•",
         )
         for title, version in data.accepted_texts
-    ] or [Paragraph("Aucun texte accepté n’est enregistré.", styles["body"])]
+    ] or [_paragraph("Aucun texte accepté n’est enregistré.", styles["body"])]
     story: list[Flowable] = [
-        Paragraph("MANDAT ET DOCUMENTS ACCEPTÉS", styles["title"]),
+        _paragraph("MANDAT ET DOCUMENTS ACCEPTÉS", styles["title"]),
         Spacer(1, 3 * mm),
-        Paragraph(party_label(data.party_number), styles["subtitle"]),
+        _paragraph(party_label(data.party_number), styles["subtitle"]),
         Spacer(1, 10 * mm),
-        Paragraph(mandate, styles["text"]),
-        Paragraph(
+        _paragraph(mandate, styles["text"]),
+        _paragraph(
             "Textes acceptés par la partie civile, dans leur version en vigueur lors de l’acceptation :",
             styles["text"],
         ),
         *texts,
         Spacer(1, 6 * mm),
-        Paragraph(f"Aide juridictionnelle : {'oui' if data.legal_aid else 'non'}.", styles["text"]),
+        _paragraph(f"Aide juridictionnelle : {'oui' if data.legal_aid else 'non'}.", styles["text"]),
     ]
-    out = io.BytesIO()
-    _document(out).build(story)
-    return out.getvalue()
+    return story
 
 
 # --- exhibits ------------------------------------------------------------------------------
@@ -608,6 +666,10 @@ def _add_exhibit(writer: PdfWriter, exhibit: Exhibit) -> str:
             if added.rotation % 360:
                 # Upright content, so the stamp lands where the reader sees the top.
                 added.transfer_rotation_to_content()
+            # One stream of what pypdf could decode (checked readable above): the bundle
+            # never carries on a stream that a reader might fail to inflate.
+            contents = added.get_contents()
+            added.replace_contents(_stream(b"" if contents is None else contents.get_data()).flate_encode())
     # Parsers of hostile files fail in many ways (pypdf, Pillow, zlib); any of them
     # means "unreadable", never a failed bundle.
     except Exception:
@@ -633,9 +695,8 @@ def _add_image_page(writer: PdfWriter, content: bytes) -> None:
             if not 0 < width * height <= MAX_PIXELS:
                 raise _Unreadable("pixels")
             colour_space = _COLOUR_SPACES[image.mode]
-            # Decodes every scan at an eighth of the size: a truncated file fails here, cheaply.
-            image.draft(None, (max(1, width // 8), max(1, height // 8)))
-            image.load()
+    if not _jpeg_complete(content):
+        raise _Unreadable("truncated")
     page_width, page_height = landscape(A4) if width > height else A4
     # Room above for the caption and the stamp, below for the page number.
     left, bottom, right, top = 15 * mm, 18 * mm, 15 * mm, 32 * mm
@@ -666,6 +727,47 @@ def _add_image_page(writer: PdfWriter, content: bytes) -> None:
     page.replace_contents(drawing)
 
 
+# In a scan's entropy-coded data, 0xFF is followed by 0x00 (a stuffed byte) or by a
+# restart marker (0xD0 to 0xD7); any other byte after it (but 0xFF, a fill byte) is a marker.
+_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_STANDALONE_MARKERS = {0x01, *range(0xD0, 0xD8)}  # no length field follows these
+
+
+def _jpeg_complete(content: bytes) -> bool:
+    """Whether the JPEG's segments are whole and its scans run to the end-of-image marker.
+
+    Walks the markers without decoding a pixel (decoding a phone photo, even at an
+    eighth of its size, costs more than the rest of its page): a truncated or cut
+    file has a segment that runs past its end, or no end-of-image marker.
+    """
+    if not content.startswith(b"\xff\xd8"):
+        return False
+    end, position = len(content), 2
+    while position < end:
+        if content[position] != 0xFF:
+            return False
+        while position < end and content[position] == 0xFF:
+            position += 1
+        if position >= end:
+            return False
+        marker = content[position]
+        position += 1
+        if marker == 0xD9:
+            return True
+        if marker in _STANDALONE_MARKERS:
+            continue
+        length = int.from_bytes(content[position : position + 2], "big")
+        if length < 2 or position + length > end:
+            return False
+        position += length
+        if marker == 0xDA:  # start of scan: its entropy-coded data runs to the next marker
+            following = _NEXT_MARKER.search(content, position)
+            if following is None:
+                return False
+            position = following.start()
+    return False
+
+
 def _readable_pdf(content: bytes) -> PdfReader:
     """A reader whose every page has a sane size and decodable content (what stamping needs)."""
     reader = PdfReader(io.BytesIO(content), strict=False)
@@ -685,9 +787,9 @@ def _placeholder(exhibit: Exhibit) -> bytes:
     styles = _styles()
     story: list[Flowable] = [
         Spacer(1, 20 * mm),
-        Paragraph(f"Pièce n° {exhibit.number} — fichier illisible", styles["title"]),
+        _paragraph(f"Pièce n° {exhibit.number} — fichier illisible", styles["title"]),
         Spacer(1, 10 * mm),
-        Paragraph(
+        _paragraph(
             "Le fichier de cette pièce n’a pas pu être reproduit dans le présent bordereau. "
             "Le fichier d’origine est conservé ; son empreinte ci-dessous permet d’en vérifier toute copie.",
             styles["text"],
@@ -697,8 +799,8 @@ def _placeholder(exhibit: Exhibit) -> bytes:
             [("Désignation", one_line(exhibit.title, FIELD_LIMIT)), ("Date", _short_date(exhibit.date))]
         ),
         Spacer(1, 6 * mm),
-        Paragraph("Empreinte SHA-256 du fichier d’origine :", styles["label"]),
-        Paragraph(safe_para(one_line(exhibit.sha256, 128)), styles["body"]),
+        _paragraph("Empreinte SHA-256 du fichier d’origine :", styles["label"]),
+        _paragraph(safe_para(one_line(exhibit.sha256, 128)), styles["body"]),
     ]
     out = io.BytesIO()
     _document(out).build(story)
@@ -734,23 +836,124 @@ def _page_box(page: PageObject) -> tuple[float, float, float, float]:
     return x0, y0, x1 - x0, y1 - y0
 
 
-def _stamp_pages(writer: PdfWriter, marks: list[_Mark | None], data: BundleData) -> None:
-    total = len(writer.pages)
+class _HeldCanvas(Canvas):
+    """A canvas that its document template does not close: more pages are drawn on it after.
+
+    Its pages are left uncompressed (its fonts are not): reportlab would wrap them in
+    ASCII85 (pure Python, there being no rl_accel) over zlib, where pypdf's zlib alone
+    does, once they are in the bundle.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pageCompression = 0  # pages only: setPageCompression would take the fonts too
+
+    def save(self) -> None:
+        pass
+
+    def release(self) -> None:
+        super().save()
+
+
+class _PageMark(Flowable):
+    """Draws nothing; remembers the page it lands on."""
+
+    page = 0
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return 0, 0
+
+    def draw(self) -> None:
+        self.page = self.canv.getPageNumber()
+
+
+def _draw_all_marks(
+    canvas: Canvas,
+    boxes: list[tuple[float, float, float, float]],
+    marks: list[_Mark | None],
+    data: BundleData,
+) -> None:
+    """One transparent page per page of the bundle: its number, the reference, the stamps."""
+    total = len(boxes)
     footer = f"{party_label(data.party_number)} — réf. {drawable_text(one_line(data.reference, 40))}"
-    boxes = [_page_box(page) for page in writer.pages]
-    overlay = io.BytesIO()
-    canvas = Canvas(overlay, invariant=1)
     for number, ((_, _, width, height), mark) in enumerate(zip(boxes, marks, strict=True), start=1):
         canvas.setPageSize((width, height))
         _draw_marks(canvas, width, height, number, total, mark, footer, data.party_number)
         canvas.showPage()
-    canvas.save()
-    for page, stamp, (left, bottom, _, _) in zip(writer.pages, PdfReader(overlay).pages, boxes, strict=True):
-        if left or bottom:
-            page.merge_transformed_page(stamp, Transformation().translate(left, bottom))
-        else:
-            page.merge_page(stamp)
-        page.compress_content_streams()
+
+
+def _stamp_pages(
+    writer: PdfWriter, overlays: list[PageObject], boxes: list[tuple[float, float, float, float]]
+) -> None:
+    """Lay each overlay page over its page of the bundle.
+
+    Each page keeps its own content untouched; the overlay follows as a form XObject
+    (pypdf's merge_page would parse, rename and rewrite every content stream).
+    """
+    opening = writer._add_object(_stream(b"q\n"))
+    closings: dict[bytes, IndirectObject] = {}
+    for page, overlay, (left, bottom, width, height) in zip(writer.pages, overlays, boxes, strict=True):
+        name = _add_xobject(page, _form(writer, overlay, width, height))
+        place = f"1 0 0 1 {left:.4f} {bottom:.4f} cm " if left or bottom else ""
+        closing = f"\nQ\nq {place}{name} Do Q\n".encode()
+        if closing not in closings:
+            closings[closing] = writer._add_object(_stream(closing))
+        page[NameObject("/Contents")] = ArrayObject([opening, *_contents(writer, page), closings[closing]])
+
+
+def _stream(data: bytes) -> DecodedStreamObject:
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    return stream
+
+
+def _form(writer: PdfWriter, stamp: PageObject, width: float, height: float) -> IndirectObject:
+    """The overlay page ``stamp`` as a form XObject of ``writer``: its stream and resources as they are."""
+    form = _stream(stamp[NameObject("/Contents")].get_object().get_data()).flate_encode()
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(FloatObject(value) for value in (0, 0, width, height)),
+            NameObject("/Resources"): stamp[NameObject("/Resources")].clone(writer),
+        }
+    )
+    return writer._add_object(form)
+
+
+def _add_xobject(page: PageObject, form: IndirectObject) -> str:
+    """Give ``page`` resources of its own naming ``form``; return the name.
+
+    Pages of an exhibit may share one resources dictionary: each stamped page gets its
+    own copy (the values stay shared), so no page names another page's stamp.
+    """
+    resources = page.get(NameObject("/Resources"))
+    resources = resources.get_object() if resources is not None else None
+    own = DictionaryObject(resources) if isinstance(resources, DictionaryObject) else DictionaryObject()
+    xobjects = own.get(NameObject("/XObject"))
+    xobjects = xobjects.get_object() if xobjects is not None else None
+    names = DictionaryObject(xobjects) if isinstance(xobjects, DictionaryObject) else DictionaryObject()
+    name, suffix = "/RecoursMarks", 0
+    while name in names:
+        suffix += 1
+        name = f"/RecoursMarks{suffix}"
+    names[NameObject(name)] = form
+    own[NameObject("/XObject")] = names
+    page[NameObject("/Resources")] = own
+    return name
+
+
+def _contents(writer: PdfWriter, page: PageObject) -> list[PdfObject]:
+    """References to the page's content streams, in order."""
+    contents = page.get(NameObject("/Contents"))
+    if contents is None:
+        return []
+    resolved = contents.get_object()
+    if isinstance(resolved, ArrayObject):
+        return list(resolved)
+    if isinstance(contents, IndirectObject):
+        return [contents]
+    return [writer._add_object(resolved)]
 
 
 def _scale(width: float, height: float) -> float:

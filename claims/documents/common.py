@@ -9,12 +9,13 @@ text layer, so it becomes a visible "□" (or, for a combining mark, is dropped)
 from __future__ import annotations
 
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
+from xml.sax.saxutils import escape
 
 from reportlab.pdfbase import pdfmetrics
 
 from ..text import visible_text
-from . import FONT, FONT_BOLD, para_text, register_fonts
+from . import FONT, FONT_BOLD, register_fonts
 
 MISSING_GLYPH = "□"
 
@@ -34,19 +35,40 @@ def drawable_text(value: object, keep: str = "") -> str:
 
     Not escaped: for ``canvas.drawString`` and table cells that are plain strings.
     """
-    text = visible_text("" if value is None else str(value), keep=keep)
-    drawable = _drawable_code_points()
-    return "".join(
-        char
-        if ord(char) in drawable or char in keep
-        else ("" if unicodedata.category(char).startswith("M") else MISSING_GLYPH)
-        for char in text
-    )
+    text = unicodedata.normalize("NFC", "" if value is None else str(value))
+    # Each distinct character is judged once (a statement has a few dozen of them, for up
+    # to 200,000 characters); the text is rewritten only when one of them must change.
+    changes: dict[int, str] = {}
+    for char in set(text):
+        replacement = _replacement(char, keep)
+        if replacement is not None:
+            changes[ord(char)] = replacement
+    return text.translate(changes) if changes else text
+
+
+@lru_cache(maxsize=8192)  # bounded: a hostile text may hold any character
+def _replacement(char: str, keep: str) -> str | None:
+    """What ``char`` of an NFC text becomes: None when it stays as it is.
+
+    The same judgement as ``visible_text`` then the font's check, one character at a
+    time: a character of an NFC text is NFC on its own, so ``visible_text`` of it is
+    either the character or nothing.
+    """
+    if not visible_text(char, keep=keep):
+        return ""
+    if ord(char) in _drawable_code_points() or char in keep:
+        return None
+    return "" if unicodedata.category(char).startswith("M") else MISSING_GLYPH
 
 
 def safe_para(value: object) -> str:
-    """Untrusted text for a reportlab ``Paragraph``: drawable, markup escaped once, line breaks kept."""
-    return para_text(drawable_text(value, keep="\n"))
+    """Untrusted text for a reportlab ``Paragraph``: drawable, markup escaped once, line breaks kept.
+
+    What ``para_text(drawable_text(value, keep="\n"))`` gives, without its second pass over
+    every character: what ``drawable_text`` returns is already visible text, and only
+    needs NFC again (a dropped character may have stood between a letter and its accent).
+    """
+    return escape(unicodedata.normalize("NFC", drawable_text(value, keep="\n"))).replace("\n", "<br/>")
 
 
 def one_line(value: object, limit: int) -> str:

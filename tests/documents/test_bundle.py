@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from hashlib import sha256
@@ -13,13 +14,22 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 from pypdf import PageObject, PdfReader, PdfWriter
-from pypdf.generic import NameObject, StreamObject
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+)
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from claims.cases.models import Procedure
-from claims.documents import euros
+from claims.documents import euros, para_text
 from claims.documents.bundle import JPEG, PDF, BundleData, Exhibit, HeadAmount, build_bundle
+from claims.documents.common import MISSING_GLYPH, _drawable_code_points, drawable_text, safe_para
+from claims.text import visible_text
 
 HOSTILE = "<b>gras</b> <img src=x> <font color=red>rouge</font> &amp; \u202eevil\u202c\u2066 😀 مرحبا שלום"
 
@@ -280,6 +290,28 @@ def test_hostile_text_is_shown_as_text_and_never_breaks_the_build() -> None:
     assert everything.count("Pièce n° 1") == 2  # on the bordereau and stamped on the exhibit
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        HOSTILE,
+        "e\u200b\u0301t\u00e9",  # a dropped character between a letter and its accent
+        "A\u030a \u212b \u1100\u1161\u11a8",  # decomposed, singleton, conjoining jamo
+        "x\u0000y\ufeff\ue000z\U0001f600\u0301\n\n<br/>&lt;",
+        "1\u202f234,50\u00a0€ \u0627\u0644 \u05e9",
+    ],
+)
+def test_text_is_made_drawable_and_safe_in_one_pass_over_its_characters(text: str) -> None:
+    # The same as visible_text, then the font's check, then para_text: character by character.
+    drawable = "".join(
+        char
+        if ord(char) in _drawable_code_points() or char == "\n"
+        else ("" if unicodedata.category(char).startswith("M") else MISSING_GLYPH)
+        for char in visible_text(text, keep="\n")
+    )
+    assert drawable_text(text, keep="\n") == drawable
+    assert safe_para(text) == para_text(drawable)
+
+
 def test_a_very_long_statement_flows_over_many_pages() -> None:
     sentence = "Mes données de santé ont été publiées et je reçois des appels frauduleux chaque semaine. "
     statement = (sentence * 3000)[:199_990] + " FIN-RECIT"
@@ -313,6 +345,65 @@ def test_an_unreadable_exhibit_gets_a_placeholder_page(media_type: str, content:
     assert broken.sha256 in texts[placeholder] and "Relevé bancaire" in texts[placeholder]
     assert "Exhibit page 1 of 2" in texts[placeholder + 1] and "Pièce n° 3" in texts[placeholder + 1]
     assert count == len(texts) and f"page {count} / {count}" in texts[-1]
+
+
+def make_progressive_jpeg() -> bytes:
+    image = Image.new("RGB", (640, 480), (250, 250, 246))
+    ImageDraw.Draw(image).ellipse((60, 60, 580, 420), fill=(120, 30, 30))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85, progressive=True)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("make", [make_jpeg, make_progressive_jpeg])
+def test_a_jpeg_cut_short_anywhere_gets_a_placeholder(make: Any) -> None:
+    whole = make()
+    pdf, _ = build(make_data(exhibits=[exhibit(1, "Photo", JPEG, whole)]))
+    assert whole in pdf and "fichier illisible" not in " ".join(page_texts(pdf))
+    for cut in (len(whole) - 2, len(whole) * 2 // 3, len(whole) // 3, 400):
+        pdf, _ = build(make_data(exhibits=[exhibit(1, "Photo", JPEG, whole[:cut])]))
+        assert "Pièce n° 1 — fichier illisible" in " ".join(page_texts(pdf)), cut
+
+
+def pdf_sharing_resources(pages: int = 3) -> bytes:
+    """Pages sharing one resources dictionary, which already names a form /RecoursMarks."""
+    writer = PdfWriter(clone_from=io.BytesIO(make_pdf(pages)))
+    shared = DictionaryObject(writer.pages[0]["/Resources"])
+    form = DecodedStreamObject()
+    form.set_data(b"0 0.6 0 rg 0 0 50 50 re f")
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(NumberObject(value) for value in (0, 0, 50, 50)),
+        }
+    )
+    shared[NameObject("/XObject")] = DictionaryObject({NameObject("/RecoursMarks"): writer._add_object(form)})
+    reference = writer._add_object(shared)
+    for page in writer.pages:
+        page[NameObject("/Resources")] = reference
+        draws = DecodedStreamObject()
+        draws.set_data(b"q /RecoursMarks Do Q")
+        page[NameObject("/Contents")] = ArrayObject([page.raw_get("/Contents"), writer._add_object(draws)])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_pages_sharing_their_resources_each_carry_their_own_marks() -> None:
+    pdf, count = build(make_data(exhibits=[exhibit(1, "Lettre", PDF, pdf_sharing_resources())]))
+    reader = PdfReader(io.BytesIO(pdf))
+    texts = page_texts(pdf)
+    first = first_page_with(texts, "Exhibit page 1 of 3")
+    for offset in range(3):
+        text = texts[first + offset]
+        assert f"Exhibit page {offset + 1} of 3" in text
+        assert f"page {first + offset + 1} / {count}" in text and text.count(" / ") == 1
+        # The exhibit's own form keeps its name; the marks come under another one.
+        xobjects = reader.pages[first + offset]["/Resources"]["/XObject"]
+        assert xobjects["/RecoursMarks"].get_object().get_data() == b"0 0.6 0 rg 0 0 50 50 re f"
+        assert len(xobjects) == 2
+    assert texts[first].count("Pièce n° 1") == 1 and "Pièce n° 1" not in texts[first + 1]
 
 
 def test_a_damaged_content_stream_keeps_its_page_and_stamp() -> None:
