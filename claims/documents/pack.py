@@ -13,15 +13,19 @@ whatever their number:
   temporary file, 8 bytes an object), the page tree's intermediate nodes (one
   per ``PAGES_PER_GROUP`` pages, written as soon as they are full), the
   bookmark of the previous party (a bookmark is written once its successor is
-  known) and one line per party for the list of civil parties, in a temporary
-  file sealed under a key that lives only in memory. The front pages (cover letter, list of civil parties, totals by head
-  of damage) come first in the document but are drawn last, once the count and
-  the totals are known; the page tree puts them in front. The list is drawn
-  with fixed-height rows, a few pages at a time, so that its page count is
-  known before it is drawn and the list never sits whole in memory.
+  known), one line per party for the list of civil parties and one per exhibit
+  for the collective exhibit index, in temporary files sealed under a key that
+  lives only in memory. The front pages (cover letter, list of civil parties,
+  totals by head of damage, collective exhibit index) come first in the
+  document but are drawn last, once the counts and the totals are known; the
+  page tree puts them in front. The list and the index are drawn with
+  fixed-height rows, a few pages at a time, so that their page counts are known
+  before they are drawn and neither ever sits whole in memory.
 * ``write_pack_zip`` streams each bundle into the archive (stored, not
   deflated: PDFs are compressed already), then ``liste.csv`` (sealed in a
-  temporary file meanwhile).
+  temporary file meanwhile). zipfile would keep a ``ZipInfo`` per member for
+  the central directory until the end: each goes to a sealed temporary file
+  as soon as its member is written, and comes back from it at the end.
 * ``write_pack_csv`` writes one row per party, formula injection neutralised.
 
 Names never appear in file names or in the PDF's metadata; every untrusted
@@ -46,9 +50,9 @@ import tempfile
 import zipfile
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from hashlib import sha256
 from typing import IO, Any, BinaryIO, TextIO
@@ -121,6 +125,16 @@ _XREF_OFFSET_BYTES = 5
 
 
 @dataclass(frozen=True)
+class PackExhibit:
+    """One exhibit of a civil party, as the collective exhibit index lists it."""
+
+    number: int  # "Pièce n° N" within its party, frozen by the filing's lock
+    title: str  # untrusted text (the kind's label and the claimant's file name)
+    date: date
+    sha256: str  # of the original file, as the lock snapshot froze it
+
+
+@dataclass(frozen=True)
 class PackParty:
     number: int  # civil party number (1..n, from the filing's lock)
     name: str  # "Mme Élodie LEFÈVRE-DURAND" (untrusted text)
@@ -128,6 +142,8 @@ class PackParty:
     reference: str
     heads: list[HeadAmount]
     bundle: Callable[[], BinaryIO]  # opens that party's bundle PDF; read, then closed by the writer
+    # Its exhibits in number order, for the collective exhibit index (only the PDF reads them).
+    exhibits: Sequence[PackExhibit] = ()
 
 
 @dataclass(frozen=True)
@@ -203,8 +219,10 @@ class _SealedSpool(io.RawIOBase):
 
     def _seal(self) -> None:
         if self._pending:
-            blob = encrypt(self._key, bytes(self._pending), b"recours:pack-spool:%d" % self._blocks)
-            self._file.write(struct.pack(">I", len(blob)) + blob)
+            # No copy of the block but the ciphertext: this is the spool's peak in memory.
+            blob = encrypt(self._key, self._pending, b"recours:pack-spool:%d" % self._blocks)
+            self._file.write(struct.pack(">I", len(blob)))
+            self._file.write(blob)
             self._blocks += 1
             self._pending.clear()
 
@@ -269,12 +287,76 @@ def _zip_time(info: PackInfo) -> tuple[int, int, int, int, int, int]:
     return (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
 
 
+# What the central directory needs of a member, besides its ``extra`` and ``comment`` bytes.
+_ZIP_FIELDS = (
+    "filename",
+    "date_time",
+    "compress_type",
+    "create_system",
+    "create_version",
+    "extract_version",
+    "reserved",
+    "flag_bits",
+    "volume",
+    "internal_attr",
+    "external_attr",
+    "header_offset",
+    "CRC",
+    "compress_size",
+    "file_size",
+)
+
+
+class _SpooledMembers:
+    """The archive's list of members (``ZipFile.filelist``), each spooled once written.
+
+    zipfile appends a ``ZipInfo`` to this list as each member is closed and reads the
+    list back once, in ``close``, to write the central directory: a few hundred bytes
+    a member in memory until then, megabytes for ten thousand parties. Here each one
+    goes to a sealed temporary file at once (its name carries the claim's reference)
+    and ``close`` gets them back one at a time. The archive is the same, byte for byte.
+    """
+
+    def __init__(self, spool: _SealedSpool) -> None:
+        self._spool = spool
+        self._count = 0
+
+    def append(self, member: zipfile.ZipInfo) -> None:
+        values = [getattr(member, name) for name in _ZIP_FIELDS]
+        values += [member.extra.hex(), member.comment.hex()]
+        self._spool.write(json.dumps(values, ensure_ascii=False).encode() + b"\n")
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[zipfile.ZipInfo]:
+        for line in self._spool.lines():
+            *values, extra, comment = json.loads(line)
+            member = zipfile.ZipInfo(values[0], tuple(values[1]))
+            for name, value in zip(_ZIP_FIELDS[2:], values[2:], strict=True):
+                setattr(member, name, value)
+            member.extra = bytes.fromhex(extra)
+            member.comment = bytes.fromhex(comment)
+            yield member
+
+
+class _Unindexed(dict[str, zipfile.ZipInfo]):
+    """``ZipFile.NameToInfo`` that keeps nothing: members are only written, never looked up.
+
+    (zipfile looks a name up to warn of a duplicate: ``_in_order`` already rules them out.)
+    """
+
+    def __setitem__(self, name: str, member: zipfile.ZipInfo) -> None:
+        pass
+
+
 def write_pack_zip(info: PackInfo, parties: Iterable[PackParty], out: BinaryIO) -> int:
     """A ZIP of every bundle (``partie-civile-00012-APHP-7KQ2-M9XD.pdf``) and ``liste.csv``.
 
     Streams: ``out`` need not be seekable, each bundle is copied by chunks and the
-    CSV waits in a temporary file until the bundles are in. Returns the number of
-    files in the archive.
+    CSV waits in a temporary file until the bundles are in; so do the members'
+    entries of the central directory. Returns the number of files in the archive.
     """
     stamp = _zip_time(info)
 
@@ -286,8 +368,11 @@ def write_pack_zip(info: PackInfo, parties: Iterable[PackParty], out: BinaryIO) 
 
     with (
         tempfile.TemporaryFile() as listing_file,
+        tempfile.TemporaryFile() as members_file,
         zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive,
     ):
+        archive.filelist = _SpooledMembers(_SealedSpool(members_file))  # type: ignore[assignment]
+        archive.NameToInfo = _Unindexed()
         spool = _SealedSpool(listing_file)
 
         def archived() -> Iterator[PackParty]:
@@ -446,6 +531,32 @@ def _serialise(value: Any, remap: Callable[[IndirectObject], int | None]) -> byt
     return buffer.getvalue()
 
 
+# Names as written (``/Type``, ``/Font``…): a few dozen kinds make most of a document's
+# objects, and pypdf encodes a name character by character. Bounded (a bundle's merged
+# exhibits may bring names of their own) and emptied after each pack (``_names_cached``).
+_NAMES: dict[str, bytes] = {}
+_NAMES_LIMIT = 4096
+
+
+@contextlib.contextmanager
+def _names_cached() -> Iterator[None]:
+    try:
+        yield
+    finally:
+        _NAMES.clear()
+
+
+def _name(name: str) -> bytes:
+    encoded = _NAMES.get(name)
+    if encoded is None:
+        buffer = io.BytesIO()
+        NameObject(name).write_to_stream(buffer)
+        encoded = buffer.getvalue()
+        if len(_NAMES) < _NAMES_LIMIT:
+            _NAMES[name] = encoded
+    return encoded
+
+
 def _write_value(value: Any, out: io.BytesIO, remap: Callable[[IndirectObject], int | None]) -> None:
     """Write a pypdf value with its references renumbered (``null`` for one left out)."""
     if isinstance(value, _Ref):
@@ -453,10 +564,12 @@ def _write_value(value: Any, out: io.BytesIO, remap: Callable[[IndirectObject], 
     elif isinstance(value, IndirectObject):
         number = remap(value)
         out.write(b"null" if number is None else b"%d 0 R" % number)
+    elif isinstance(value, NameObject):
+        out.write(_name(value))
     elif isinstance(value, dict):  # DictionaryObject, or a plain dict of the writer's own
         out.write(b"<<")
         for key, item in value.items():
-            NameObject(key).write_to_stream(out)
+            out.write(_name(key))
             out.write(b" ")
             _write_value(item, out, remap)
             out.write(b" ")
@@ -721,6 +834,7 @@ class _Summary:
 
     parties: int = 0
     bundle_pages: int = 0
+    exhibits: int = 0
     grand_total: Decimal = Decimal("0")
     # Head label -> (parties claiming it, amount). Labels are the case's heads of
     # damage: a handful, whatever the number of parties.
@@ -734,6 +848,7 @@ class _Summary:
             total += head.amount
         self.parties += 1
         self.bundle_pages += pages
+        self.exhibits += len(party.exhibits)
         self.grand_total += total
         return total
 
@@ -838,11 +953,12 @@ class _Layout:
     cover_pages: int
     list_pages: int
     totals_pages: int
+    index_pages: int
     bundle_pages: int
 
     @property
     def front_pages(self) -> int:
-        return self.cover_pages + self.list_pages + self.totals_pages
+        return self.cover_pages + self.list_pages + self.totals_pages + self.index_pages
 
     @property
     def total(self) -> int:
@@ -855,6 +971,10 @@ class _Layout:
     @property
     def totals_start(self) -> int:
         return self.cover_pages + self.list_pages + 1
+
+    @property
+    def index_start(self) -> int:
+        return self.totals_start + self.totals_pages
 
 
 def _cover(info: PackInfo, wording: _ProcedureWording, summary: _Summary, layout: _Layout) -> list[Flowable]:
@@ -883,6 +1003,7 @@ def _cover(info: PackInfo, wording: _ProcedureWording, summary: _Summary, layout
             if n > 1
             else f"la liste des parties civiles (page {layout.list_start}) ;",
             f"les totaux des demandes par chef de préjudice (page {layout.totals_start}) ;",
+            f"l’index collectif des pièces, avec l’empreinte SHA-256 de chacune (page {layout.index_start}) ;",
             f"le dossier de chaque partie civile, dans l’ordre de la liste (pages {first_bundle} "
             f"à {layout.total}) : sa constitution, son exposé des faits, ses demandes chiffrées, "
             "le bordereau de ses pièces, les pièces elles-mêmes et son mandat.",
@@ -1004,15 +1125,80 @@ _ROWS_FIRST = int((_LIST_TOP - _LIST_BOTTOM - _LIST_TITLE - _LIST_HEADER) // _LI
 _ROWS_OTHER = int((_LIST_TOP - _LIST_BOTTOM - _LIST_HEADER) // _LIST_ROW)
 
 
-def _list_pages(parties: int) -> int:
-    if parties <= _ROWS_FIRST:
+def _pages_for(rows: int, first: int, other: int) -> int:
+    """Pages of ``rows`` fixed-height rows, ``first`` on the first page and ``other`` on the next."""
+    if rows <= first:
         return 1
-    return 1 + math.ceil((parties - _ROWS_FIRST) / _ROWS_OTHER)
+    return 1 + math.ceil((rows - first) / other)
 
 
-def _list_rows(spool: _SealedSpool) -> Iterator[list[Any]]:
+def _list_pages(parties: int) -> int:
+    return _pages_for(parties, _ROWS_FIRST, _ROWS_OTHER)
+
+
+def _spooled_rows(spool: _SealedSpool) -> Iterator[list[Any]]:
     for line in spool.lines():
         yield json.loads(line)
+
+
+def _take(rows: Iterator[list[Any]], count: int) -> list[list[Any]]:
+    return [row for _, row in zip(range(count), rows, strict=False)]
+
+
+def _draw_heading(canvas: Canvas, top: float, title: str, subtitle: str) -> float:
+    """A front section's title and subtitle (untrusted: drawn as text, fitted); returns the new top."""
+    canvas.setFillColor(INK)
+    canvas.setFont(FONT_BOLD, 15)
+    canvas.drawCentredString(A4[0] / 2, top - 8 * mm, title)
+    canvas.setFont(FONT, 9.5)
+    canvas.drawCentredString(A4[0] / 2, top - 15 * mm, _fit(subtitle, FONT, 9.5, A4[0] - 2 * MARGIN))
+    return top - _LIST_TITLE
+
+
+def _draw_column_titles(
+    canvas: Canvas, top: float, columns: Sequence[tuple[str, float]], left_aligned: set[int]
+) -> float:
+    """The shaded row of column titles; returns the top of the first row."""
+    width = sum(column_width for _, column_width in columns)
+    canvas.setFillColor(SHADE)
+    canvas.rect(MARGIN, top - _LIST_HEADER, width, _LIST_HEADER, stroke=0, fill=1)
+    canvas.setFillColor(INK)
+    canvas.setFont(FONT_BOLD, _LIST_SIZE)
+    x = MARGIN
+    for index, (title, column_width) in enumerate(columns):
+        if index in left_aligned:
+            canvas.drawString(x + 1.5 * mm, top - _LIST_HEADER + 2.3 * mm, title)
+        else:
+            canvas.drawRightString(x + column_width - 1.5 * mm, top - _LIST_HEADER + 2.3 * mm, title)
+        x += column_width
+    return top - _LIST_HEADER
+
+
+def _write_drawn(
+    pdf: _PdfFile,
+    run: _PageRun,
+    pages: int,
+    first_number: int,
+    footer: _Footer,
+    draw: Callable[[Canvas, int], None],
+) -> list[int]:
+    """Pages drawn by ``draw(canvas, index)``, a chunk at a time, each chunk copied out before the
+    next is drawn (numbered from ``first_number`` in the pack). Returns the object number of the
+    first page (in a list of one)."""
+    first_page: list[int] = []
+    page = 0
+    while page < pages:
+        out = io.BytesIO()
+        canvas = Canvas(out, pagesize=A4, invariant=1)
+        for _ in range(min(LIST_PAGES_PER_CHUNK, pages - page)):
+            draw(canvas, page)
+            footer.draw(canvas, first_number + page)
+            canvas.showPage()
+            page += 1
+        canvas.save()
+        copied = _copy_document(pdf, out.getvalue(), run)
+        first_page = first_page or copied[:1]
+    return first_page
 
 
 def _draw_list_page(
@@ -1021,27 +1207,11 @@ def _draw_list_page(
     left = MARGIN
     top = _LIST_TOP
     if first:
-        canvas.setFillColor(INK)
-        canvas.setFont(FONT_BOLD, 15)
-        canvas.drawCentredString(A4[0] / 2, top - 8 * mm, "LISTE DES PARTIES CIVILES")
-        canvas.setFont(FONT, 9.5)
         subtitle = f"{_parties(summary.parties)} — {drawable_text(one_line(info.case_title, FIELD_LIMIT))}"
-        canvas.drawCentredString(A4[0] / 2, top - 15 * mm, _fit(subtitle, FONT, 9.5, A4[0] - 2 * MARGIN))
-        top -= _LIST_TITLE
+        top = _draw_heading(canvas, top, "LISTE DES PARTIES CIVILES", subtitle)
     columns = (*_LIST_COLUMNS, _LIST_PAGE_COLUMN)
     width = sum(column_width for _, column_width in columns)
-    canvas.setFillColor(SHADE)
-    canvas.rect(left, top - _LIST_HEADER, width, _LIST_HEADER, stroke=0, fill=1)
-    canvas.setFillColor(INK)
-    canvas.setFont(FONT_BOLD, _LIST_SIZE)
-    x = left
-    for index, (title, column_width) in enumerate(columns):
-        if index in (1, 2):
-            canvas.drawString(x + 1.5 * mm, top - _LIST_HEADER + 2.3 * mm, title)
-        else:
-            canvas.drawRightString(x + column_width - 1.5 * mm, top - _LIST_HEADER + 2.3 * mm, title)
-        x += column_width
-    y = top - _LIST_HEADER
+    y = _draw_column_titles(canvas, top, columns, {1, 2})
     if not rows:
         y -= _LIST_ROW
         canvas.setFont(FONT, _LIST_SIZE)
@@ -1081,27 +1251,124 @@ def _write_list(
     layout: _Layout,
     footer: _Footer,
 ) -> list[int]:
-    """Draw the list a chunk of pages at a time, each chunk copied out before the next is drawn.
+    """Draw the list of civil parties; returns the object number of its first page (in a list of one)."""
+    rows = _spooled_rows(spool)
 
-    Returns the object number of its first page (in a list of one).
-    """
-    rows = _list_rows(spool)
-    first_page: list[int] = []
-    page = 0
-    while page < layout.list_pages:
-        out = io.BytesIO()
-        canvas = Canvas(out, pagesize=A4, invariant=1)
-        for _ in range(min(LIST_PAGES_PER_CHUNK, layout.list_pages - page)):
-            first = page == 0
-            batch = [row for _, row in zip(range(_ROWS_FIRST if first else _ROWS_OTHER), rows, strict=False)]
-            _draw_list_page(canvas, info, summary, batch, first, layout.front_pages)
-            footer.draw(canvas, layout.list_start + page)
-            canvas.showPage()
-            page += 1
-        canvas.save()
-        copied = _copy_document(pdf, out.getvalue(), run)
-        first_page = first_page or copied[:1]
-    return first_page
+    def draw(canvas: Canvas, page: int) -> None:
+        batch = _take(rows, _ROWS_FIRST if page == 0 else _ROWS_OTHER)
+        _draw_list_page(canvas, info, summary, batch, page == 0, layout.front_pages)
+
+    return _write_drawn(pdf, run, layout.list_pages, layout.list_start, footer, draw)
+
+
+# The collective exhibit index: one row per exhibit of every party, in party then exhibit
+# order, of fixed height too: two lines, the party, the piece, its title and date, then
+# its SHA-256 (of the original file, as locked).
+_INDEX_ROW = 9.4 * mm
+_INDEX_SIZES = (8.5, 8, 7.5, 7)  # a long name or title is drawn smaller, then cut with "…"
+_INDEX_HASH_SIZE = 6.5
+# The SHA-256 runs under the last three columns: 105 mm at most at its size.
+_INDEX_COLUMNS = (("N°", 13 * mm), ("Partie civile", 44 * mm), ("Pièce", 20 * mm), ("Désignation", 70 * mm))
+_INDEX_DATE_COLUMN = ("Date", A4[0] - 2 * MARGIN - sum(width for _, width in _INDEX_COLUMNS))
+_INDEX_ROWS_FIRST = int((_LIST_TOP - _LIST_BOTTOM - _LIST_TITLE - _LIST_HEADER) // _INDEX_ROW)
+_INDEX_ROWS_OTHER = int((_LIST_TOP - _LIST_BOTTOM - _LIST_HEADER) // _INDEX_ROW)
+
+
+def _index_pages(exhibits: int) -> int:
+    return _pages_for(exhibits, _INDEX_ROWS_FIRST, _INDEX_ROWS_OTHER)
+
+
+def _index_row(party: PackParty, exhibit: PackExhibit) -> list[Any]:
+    return [
+        party.number,
+        one_line(party.name, FIELD_LIMIT),
+        exhibit.number,
+        one_line(exhibit.title, FIELD_LIMIT),
+        f"{exhibit.date:%d/%m/%Y}",
+        one_line(exhibit.sha256, 128),
+    ]
+
+
+def _pieces(count: int) -> str:
+    """``1 pièce``, ``12 pièces`` (French keeps 0 and 1 singular)."""
+    return f"{_count(count)} {'pièce' if count <= 1 else 'pièces'}"
+
+
+def _fit_shrinking(text: str, width: float) -> tuple[str, float]:
+    """The text and the largest of ``_INDEX_SIZES`` it fits ``width`` at; at the smallest, cut."""
+    for size in _INDEX_SIZES:
+        if stringWidth(text, FONT, size) <= width:
+            return text, size
+    return _fit(text, FONT, _INDEX_SIZES[-1], width), _INDEX_SIZES[-1]
+
+
+def _draw_index_page(
+    canvas: Canvas, info: PackInfo, summary: _Summary, rows: list[list[Any]], first: bool
+) -> None:
+    left = MARGIN
+    top = _LIST_TOP
+    if first:
+        subtitle = (
+            f"{_pieces(summary.exhibits)}, {_parties(summary.parties)} — "
+            f"{drawable_text(one_line(info.case_title, FIELD_LIMIT))}"
+        )
+        top = _draw_heading(canvas, top, "INDEX COLLECTIF DES PIÈCES", subtitle)
+    columns = (*_INDEX_COLUMNS, _INDEX_DATE_COLUMN)
+    width = sum(column_width for _, column_width in columns)
+    y = _draw_column_titles(canvas, top, columns, {1, 2, 3})
+    if not rows:
+        y -= _LIST_ROW
+        canvas.setFont(FONT, _LIST_SIZE)
+        canvas.drawString(left + 1.5 * mm, y + 2 * mm, "Aucune pièce.")
+    hash_left = left + sum(column_width for _, column_width in columns[:2])
+    for party_number, name, number, title, day, digest in rows:
+        y -= _INDEX_ROW
+        first_line = y + _INDEX_ROW - 4.2 * mm
+        x = left
+        cells = (str(party_number), drawable_text(name), f"Pièce n° {number}", drawable_text(title), day)
+        for index, ((_, column_width), text) in enumerate(zip(columns, cells, strict=True)):
+            fitted, size = _fit_shrinking(text, column_width - 3 * mm)
+            canvas.setFillColor(INK)
+            canvas.setFont(FONT, size)
+            if index in (1, 2, 3):
+                canvas.drawString(x + 1.5 * mm, first_line, fitted)
+            else:
+                canvas.drawRightString(x + column_width - 1.5 * mm, first_line, fitted)
+            x += column_width
+        canvas.setFillColor(GREY)
+        canvas.setFont(FONT, _INDEX_HASH_SIZE)
+        line = f"SHA-256 : {drawable_text(digest)}"
+        canvas.drawString(
+            hash_left + 1.5 * mm,
+            y + 1.9 * mm,
+            _fit(line, FONT, _INDEX_HASH_SIZE, left + width - hash_left - 3 * mm),
+        )
+        canvas.setStrokeColor(RULE)
+        canvas.setLineWidth(0.3)
+        canvas.line(left, y, left + width, y)
+    canvas.setFillColor(INK)
+    canvas.setStrokeColor(RULE)
+    canvas.setLineWidth(0.6)
+    canvas.rect(left, y, width, top - y, stroke=1, fill=0)
+
+
+def _write_index(
+    pdf: _PdfFile,
+    run: _PageRun,
+    info: PackInfo,
+    summary: _Summary,
+    spool: _SealedSpool,
+    layout: _Layout,
+    footer: _Footer,
+) -> list[int]:
+    """Draw the collective exhibit index; returns the object number of its first page (in a list of one)."""
+    rows = _spooled_rows(spool)
+
+    def draw(canvas: Canvas, page: int) -> None:
+        batch = _take(rows, _INDEX_ROWS_FIRST if page == 0 else _INDEX_ROWS_OTHER)
+        _draw_index_page(canvas, info, summary, batch, page == 0)
+
+    return _write_drawn(pdf, run, layout.index_pages, layout.index_start, footer, draw)
 
 
 # --- PDF: the pack -------------------------------------------------------------------------
@@ -1110,17 +1377,25 @@ def _write_list(
 def write_pack_pdf(info: PackInfo, parties: Iterable[PackParty], out: BinaryIO) -> int:
     """The filing pack as one PDF to ``out`` (written front to back, never seeked); returns its page count.
 
-    Cover letter, list of civil parties, totals by head of damage (these pages
-    numbered "page X / Y" over the whole pack), then each party's bundle as it is
+    Cover letter, list of civil parties, totals by head of damage, collective exhibit
+    index (these pages numbered "page X / Y" over the whole pack), then each party's
+    bundle as it is
     (it carries its own numbering), each with a bookmark "n° N — NAME". A bundle
     that cannot be read raises ``ValueError`` (a pack never silently loses a party).
     """
     Procedure(info.procedure)  # ValueError for an unknown procedure, before any work
     register_fonts()
     wording = _procedure_wording(info)
-    # Two temporary files: the objects' offsets (numbers only), the list of parties (sealed).
-    with tempfile.TemporaryFile() as offsets, tempfile.TemporaryFile() as listing:
+    # Three temporary files: the objects' offsets (numbers only), the list of parties and the
+    # exhibit index (both sealed).
+    with (
+        _names_cached(),
+        tempfile.TemporaryFile() as offsets,
+        tempfile.TemporaryFile() as listing,
+        tempfile.TemporaryFile() as index,
+    ):
         spool = _SealedSpool(listing)
+        index_spool = _SealedSpool(index)
         pdf = _PdfFile(out, _Offsets(offsets))
         pdf.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
         pages_root = pdf.reserve()
@@ -1140,9 +1415,11 @@ def write_pack_pdf(info: PackInfo, parties: Iterable[PackParty], out: BinaryIO) 
                 offset,
             ]
             spool.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+            for exhibit in party.exhibits:
+                index_spool.write(json.dumps(_index_row(party, exhibit), ensure_ascii=False).encode() + b"\n")
         bundles.finish()
         bookmarks = outline.finish()
-        front = _write_front(pdf, pages_root, info, wording, summary, spool)
+        front = _write_front(pdf, pages_root, info, wording, summary, spool, index_spool)
 
         layout = front.layout
         kids = [_Ref(node) for node, _ in front.groups + bundles.groups]
@@ -1193,18 +1470,20 @@ def _write_front(
     wording: _ProcedureWording,
     summary: _Summary,
     spool: _SealedSpool,
+    index_spool: _SealedSpool,
 ) -> _Front:
     """Draw the front pages, now that the parties are counted, and write them to the output."""
     list_pages = _list_pages(summary.parties)
+    index_pages = _index_pages(summary.exhibits)
     # A story is used up by its build: each rendering gets a fresh one.
     _, totals_pages = _render(_totals(info, summary), None, 1)
     # The letter gives the page of each part, which depends on its own length: settle it.
-    layout = _Layout(1, list_pages, totals_pages, summary.bundle_pages)
+    layout = _Layout(1, list_pages, totals_pages, index_pages, summary.bundle_pages)
     for _ in range(4):
         cover, cover_pages = _render(_cover(info, wording, summary, layout), None, 1)
         if cover_pages == layout.cover_pages:
             break
-        layout = _Layout(cover_pages, list_pages, totals_pages, summary.bundle_pages)
+        layout = _Layout(cover_pages, list_pages, totals_pages, index_pages, summary.bundle_pages)
     footer = _Footer(_footer_text(info), layout.total)
     cover, cover_pages = _render(_cover(info, wording, summary, layout), footer, 1)
     totals, pages = _render(_totals(info, summary), footer, layout.totals_start)
@@ -1216,6 +1495,8 @@ def _write_front(
     del cover
     list_first = _write_list(pdf, run, info, summary, spool, layout, footer)
     totals_numbers = _copy_document(pdf, totals, run)
+    del totals
+    index_first = _write_index(pdf, run, info, summary, index_spool, layout, footer)
     run.finish()
     if run.count != layout.front_pages:
         raise RuntimeError("the front pages do not match their layout")
@@ -1223,5 +1504,6 @@ def _write_front(
         ("Lettre de dépôt", cover_numbers[0]),
         ("Liste des parties civiles", list_first[0]),
         ("Totaux par chef de préjudice", totals_numbers[0]),
+        ("Index des pièces", index_first[0]),
     ]
     return _Front(sections, run.groups, layout)

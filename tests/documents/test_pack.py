@@ -10,9 +10,10 @@ import shutil
 import subprocess
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
+from hashlib import sha256
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,6 +26,7 @@ from reportlab.pdfgen.canvas import Canvas
 from claims.documents import euros, pack
 from claims.documents.bundle import JPEG, HeadAmount, build_bundle
 from claims.documents.pack import (
+    PackExhibit,
     PackInfo,
     PackParty,
     bookmark_title,
@@ -98,6 +100,12 @@ def french(amount: str) -> str:
     return euros(Decimal(amount)).replace("\u00a0", " ")
 
 
+def piece(number: int, title: str, party_number: int = 0) -> PackExhibit:
+    """An exhibit whose SHA-256 is told by its party and number (the tests look for it)."""
+    digest = sha256(f"{party_number}-{number}-{title}".encode()).hexdigest()
+    return PackExhibit(number=number, title=title, date=date(2021, 9, number % 28 + 1), sha256=digest)
+
+
 def write_pdf(items: Any, info: PackInfo = INFO) -> tuple[bytes, int]:
     out = io.BytesIO()
     pages = write_pack_pdf(info, items, out)
@@ -125,7 +133,7 @@ def test_pack_pdf_is_the_letter_the_lists_then_every_bundle() -> None:
     front = pages - sum(bundle_pages)
 
     assert pages == len(reader.pages) == front + sum(bundle_pages)
-    assert front >= 3  # cover letter, list, totals
+    assert front >= 4  # cover letter, list, totals, exhibit index
     # The pack's own pages are numbered over the whole pack; the bundles keep their numbering.
     for index in range(front):
         assert f"page {index + 1} / {pages}" in texts[index]
@@ -146,13 +154,20 @@ def test_pack_pdf_is_the_letter_the_lists_then_every_bundle() -> None:
         "Lettre de dépôt",
         "Liste des parties civiles",
         "Totaux par chef de préjudice",
+        "Index des pièces",
         "Parties civiles (3)",
     ]
-    assert top[0][1] == 0 and top[3][1] == starts[0]
+    assert top[0][1] == 0 and top[4][1] == starts[0]
     assert nested == [(f"n° {n} — {NAMES[n - 1]}", start) for n, start in enumerate(starts, start=1)]
 
     cover = texts[0]
     assert "dépôt de 3 constitutions de partie civile" in cover
+    # The letter gives the page where each part starts.
+    assert f"(page {top[1][1] + 1})" in cover and f"(page {top[2][1] + 1})" in cover
+    assert (
+        f"l’index collectif des pièces, avec l’empreinte SHA-256 de chacune (page {top[3][1] + 1})" in cover
+    )
+    assert f"(pages {front + 1} à {pages})" in cover
     assert "Tribunal judiciaire de Paris" in cover and "Me Claire Martin" in cover
     assert "(numéro à venir)" in cover
     assert "article 87 du code de procédure pénale" in cover  # the procedure, from the bundle's template
@@ -172,6 +187,9 @@ def test_pack_pdf_is_the_letter_the_lists_then_every_bundle() -> None:
     assert f"Préjudice moral 3 {french('9006.00')}" in totals
     assert f"Temps perdu 3 {french('3703.50')}" in totals
     assert f"Total des demandes 3 {french('12709.50')}" in totals
+
+    index = texts[top[3][1]]
+    assert "INDEX COLLECTIF DES PIÈCES" in index and "Aucune pièce." in index  # none given here
 
     metadata = reader.metadata
     assert metadata is not None and metadata.title == "Dépôt collectif n° 42 — 3 parties civiles"
@@ -354,14 +372,16 @@ def test_a_pack_without_parties_is_only_its_letter_and_lists() -> None:
     pdf, pages = write_pdf(iter(()))
     reader = PdfReader(io.BytesIO(pdf), strict=True)
     top, nested = flat_outline(reader)
-    assert pages == len(reader.pages) == 3
+    assert pages == len(reader.pages) == 4
     assert [title for title, _ in top] == [
         "Lettre de dépôt",
         "Liste des parties civiles",
         "Totaux par chef de préjudice",
+        "Index des pièces",
     ]
     assert nested == []
     assert "Aucune partie civile" in text(reader.pages[0]) and "Aucune partie civile" in text(reader.pages[1])
+    assert "Aucune pièce." in text(reader.pages[3])
 
 
 def test_parties_out_of_order_or_an_unknown_procedure_are_refused() -> None:
@@ -398,13 +418,16 @@ def test_temporary_files_hold_no_name_in_the_clear(tmp_path: Path, monkeypatch: 
         return path.open("w+b")
 
     monkeypatch.setattr(pack.tempfile, "TemporaryFile", temporary_file)
-    pdf, _ = write_pdf(parties(3))
-    write_pack_zip(INFO, parties(3), io.BytesIO())
-    assert len(kept) == 3  # the PDF's offsets and list, the ZIP's list
-    assert "LEFÈVRE-DURAND" in " ".join(text(page) for page in PdfReader(io.BytesIO(pdf)).pages[:3])
+    items = [dataclasses.replace(item, exhibits=[piece(1, "Relevé Bancaire.pdf")]) for item in parties(3)]
+    pdf, _ = write_pdf(iter(items))
+    write_pack_zip(INFO, iter(items), io.BytesIO())
+    assert len(kept) == 5  # the PDF's offsets, list and exhibit index; the ZIP's list and members
+    front = " ".join(text(page) for page in PdfReader(io.BytesIO(pdf)).pages[:4])
+    assert "LEFÈVRE-DURAND" in front and "Relevé Bancaire" in front
     for path in kept:
         content = path.read_bytes()
-        for name in (*NAMES, *CITIES[:3]):
+        assert b"APHP-0001" not in content  # the references in the ZIP's member names
+        for name in (*NAMES, *CITIES[:3], "Relevé Bancaire"):
             for word in name.split():
                 if len(word) > 3:
                     assert word.encode() not in content and word.encode("utf-16-be") not in content
@@ -471,3 +494,151 @@ def test_csv_is_for_french_spreadsheets_and_never_runs_a_formula() -> None:
     assert rows[1] == ["1", '\'=HYPERLINK("http://evil";"clic")', "'+33 Paris", "APHP-0001-TEST", "4235,50"]
     assert rows[2] == ["2", "Mme Élodie LEFÈVRE-DURAND", "Lyon Cedex", "'@APHP", "4236,50"]
     assert rows[3] == ["3", "'-2+3", "Saint-Denis", "APHP-0003-TEST", "0,00"]
+
+
+def test_the_collective_exhibit_index_lists_every_piece_of_every_party_with_its_hash() -> None:
+    """After the totals: one row per exhibit (party, name, "Pièce n° N", title, date, SHA-256)."""
+    titles = {
+        1: ["Capture d’écran (sms.png)"],
+        2: [],
+        3: ["Relevé bancaire (mai.pdf)", "Dépôt de plainte (pv.pdf)"],
+    }
+    items = [
+        dataclasses.replace(
+            item, exhibits=[piece(n, title, item.number) for n, title in enumerate(titles[item.number], 1)]
+        )
+        for item in parties(3)
+    ]
+    pdf, pages = write_pdf(iter(items))
+    reader = PdfReader(io.BytesIO(pdf), strict=True)
+    texts = [text(page) for page in reader.pages]
+    top, nested = flat_outline(reader)
+    front = pages - sum(count for _, count in bundles()[:3])
+    assert [title for title, _ in top][3] == "Index des pièces" and top[3][1] == front - 1
+    index = texts[top[3][1]]
+    assert "INDEX COLLECTIF DES PIÈCES" in index and "3 pièces, 3 parties civiles" in index
+    assert f"page {front} / {pages}" in index
+    rows = [
+        f"1 {NAMES[0]} Pièce n° 1 Capture d’écran (sms.png) 02/09/2021 SHA-256 : {piece(1, titles[1][0], 1).sha256}",
+        f"3 {NAMES[2]} Pièce n° 1 Relevé bancaire (mai.pdf) 02/09/2021 SHA-256 : {piece(1, titles[3][0], 3).sha256}",
+        f"3 {NAMES[2]} Pièce n° 2 Dépôt de plainte (pv.pdf) 03/09/2021 SHA-256 : {piece(2, titles[3][1], 3).sha256}",
+    ]
+    positions = [index.index(row) for row in rows]  # each row whole, in party then piece order
+    assert positions == sorted(positions) and f"2 {NAMES[1]}" not in index  # no piece, no row
+    # The bookmarks and the list's page references still point at each bundle.
+    assert nested[0][1] == front
+    assert f"1 {NAMES[0]} Paris {french(f'{3000 + 1 + 1234.5:.2f}')} {front + 1}" in texts[top[1][1]]
+
+
+def test_hostile_and_long_titles_in_the_index_are_text_and_fit() -> None:
+    data = bundles()[0][0]
+    long_title = "Autre pièce (" + "très-long-nom-de-fichier-" * 40 + ".pdf)"
+    exhibits = [
+        piece(1, HOSTILE, 1),
+        piece(2, "<link href='http://x'>Clic</link>\n=1+1", 1),
+        piece(3, long_title, 1),
+    ]
+    pdf, pages = write_pdf(iter([party(1, HOSTILE, data, exhibits=exhibits)]))
+    reader = PdfReader(io.BytesIO(pdf), strict=True)
+    assert len(reader.pages) == pages
+    top, _ = flat_outline(reader)
+    index = text(reader.pages[top[3][1]])
+    assert index.count("<b>gras</b> <img src=x>") == 4  # the name on its three rows, a title: as text
+    assert "\u202e" not in index
+    assert "Pièce n° 2 <link href='http://x'>Clic</link> =1+1 " in index  # one line, as text
+    assert "Pièce n° 3 Autre pièce (très-long-nom-de-fichier-" in index and long_title not in index
+    assert "…" in index  # the long title is cut to its column
+    for item in exhibits:
+        assert f"SHA-256 : {item.sha256}" in index
+    assert "/URI" not in pdf.decode("latin-1")
+
+
+def test_an_index_of_many_pieces_is_drawn_in_chunks_and_numbered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enough pieces for several index pages drawn two at a time: every row, the numbering right."""
+    monkeypatch.setattr(pack, "LIST_PAGES_PER_CHUNK", 2)
+    data = bundles()[0][0]
+    count = 40
+    items = [
+        party(
+            number,
+            f"Partie {number}",
+            data,
+            exhibits=[piece(n, f"Pièce {number}.{n}", number) for n in (1, 2, 3)],
+        )
+        for number in range(1, count + 1)
+    ]
+    pdf, pages = write_pdf(iter(items))
+    reader = PdfReader(io.BytesIO(pdf), strict=True)
+    top, nested = flat_outline(reader)
+    index_pages = range(top[3][1], nested[0][1])
+    assert len(index_pages) == pack._index_pages(3 * count) >= 5  # three chunks at least
+    texts = [text(reader.pages[page]) for page in index_pages]
+    for page, content in zip(index_pages, texts, strict=True):
+        assert f"page {page + 1} / {pages}" in content
+    index = " ".join(texts)
+    for item in items:
+        for listed in item.exhibits:
+            row = f"{item.number} Partie {item.number} Pièce n° {listed.number} {listed.title} "
+            assert row in index and listed.sha256 in index
+    assert f"(page {top[3][1] + 1})" in text(reader.pages[0])
+    assert (
+        f"{count} Partie {count} {CITIES[(count - 1) % 4]} {french('4274.50')} {nested[-1][1] + 1}"
+        in " ".join(text(reader.pages[page]) for page in range(top[1][1], top[2][1]))
+    )
+
+
+@pytest.mark.parametrize("seekable", [True, False])
+@pytest.mark.parametrize("zip64", [False, True])
+def test_zip_is_byte_for_byte_what_zipfile_alone_writes(
+    seekable: bool, zip64: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The members' entries wait in a spool, not in zipfile's list: the archive does not change.
+
+    With ``zip64``, zipfile's limit is lowered so that the central directory needs its ZIP64
+    fields (offsets, end records), as a pack past 4 GB does.
+    """
+    if zip64:
+        # Past the second bundle's start, below the third's; above any bundle's size.
+        limit = len(bundles()[0][0]) + len(bundles()[1][0]) // 2
+        assert all(len(bundle) < limit for bundle, _ in bundles()[:3])
+        monkeypatch.setattr(zipfile, "ZIP64_LIMIT", limit)
+        monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)
+
+    class Pipe(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            self.data += data
+            return len(data)
+
+    def archive_with(write: Any) -> bytes:
+        if seekable:
+            out = io.BytesIO()
+            write(out)
+            return out.getvalue()
+        pipe = Pipe()
+        with io.BufferedWriter(pipe) as buffered:
+            write(buffered)
+        return bytes(pipe.data)
+
+    ours = archive_with(lambda out: write_pack_zip(INFO, parties(3), out))
+    with zipfile.ZipFile(io.BytesIO(ours)) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+        assert archive.testzip() is None and len(members) == 4
+
+    def plain(out: Any) -> None:
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as reference:
+            for info, content in members:
+                entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                entry.external_attr = info.external_attr
+                with reference.open(entry, "w") as target:
+                    target.write(content)
+
+    assert ours == archive_with(plain)
+    if zip64:  # the members past the lowered limit carry their ZIP64 field, and the end its record
+        assert [bool(info.extra) for info, _ in members] == [False, False, True, True]
+        assert b"PK\x06\x06" in ours
