@@ -105,6 +105,12 @@ class Config:
     # JOBS_RUNNER = "celery": the Redis broker and the queue the workers consume.
     CELERY_BROKER_URL: str | None = None
     CELERY_QUEUE = "recours"
+    # Seconds before Redis gives a job's message, taken by a worker but not acknowledged, to
+    # another worker: how long a job whose worker (or machine) died waits to be run again.
+    # Must be longer than the longest job (a large filing's pack), or a job still running is
+    # started a second time elsewhere. A worker process killed under a live worker (the OOM
+    # killer) is not concerned: its job is given back at once.
+    CELERY_VISIBILITY_TIMEOUT = 4 * 3600
 
     LANGUAGES = ("fr", "en")
     BABEL_DEFAULT_LOCALE = "fr"

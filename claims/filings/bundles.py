@@ -44,7 +44,8 @@ def filing_of(claim: Claim) -> Filing | None:
     ).scalar_one_or_none()
 
 
-def _exhibit(number: int, evidence: Evidence) -> Exhibit:
+def as_exhibit(number: int, evidence: Evidence) -> Exhibit:
+    """A stored piece as exhibit ``number`` of a bundle, titled and dated as its bordereau shows it."""
     kind = str(EVIDENCE_LABELS[evidence.kind])
     return Exhibit(
         number=number,
@@ -64,13 +65,13 @@ def _numbered_exhibits(
         party = next((p for p in filing.lock_snapshot["parties"] if p["claim"] == str(claim.id)), None)
     if party is not None:
         exhibits = [
-            _exhibit(item["number"], db.session.get_one(Evidence, uuid.UUID(item["evidence"])))
+            as_exhibit(item["number"], db.session.get_one(Evidence, uuid.UUID(item["evidence"])))
             for item in party["exhibits"]
         ]
         return party["party"], exhibits
     member = next((m for m in filing.members if m.claim_id == claim.id), None) if filing else None
     number = member.position if member else 0
-    return number, [_exhibit(n, e) for n, e in enumerate(exhibits_of(claim), start=1)]
+    return number, [as_exhibit(n, e) for n, e in enumerate(exhibits_of(claim), start=1)]
 
 
 def bundle_data(

@@ -1,14 +1,15 @@
 """Generating a locked filing's documents in background jobs: one job per claimant bundle,
-fanned out, then one assembly job for the pack.
+fanned out, then one job per file of the pack.
 
 ``start_export`` (from the console) queues the export job; it fans out one
 ``filings.bundle`` job per civil party and stays RUNNING; each bundle job stores its
-PDF encrypted in the vault and counts itself on the export job's progress; the one
-that completes the count queues ``filings.pack``, which writes the pack (one PDF, a ZIP of
-the bundles, a CSV) and ends the export. Every file is written to the vault under a new
-random name, atomically, and its row is committed only after: a worker killed mid-way
-leaves no half-written file published, and its job is run again (Celery redelivers it,
-``flask jobs run`` takes queued ones). Nothing here runs inside a web request.
+PDF encrypted in the vault and counts itself on the export job's progress; the last one
+queues three ``filings.pack`` jobs, which write the pack's files side by side (one PDF, a
+ZIP of the bundles, a CSV); the last of those to finish ends the export. Every file is
+written to the vault under a new random name, atomically, and its row is committed only
+after: a worker killed mid-way leaves no half-written file published, and its job is run
+again (Celery redelivers it, ``flask jobs run`` takes queued ones). Nothing here runs
+inside a web request.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit.operations import record_event
-from ..claimants.models import Claim
+from ..claimants.models import Claim, Claimant
 from ..crypto.models import DataKey
 from ..extensions import db
 from ..jobs.models import Job, JobStatus
@@ -36,6 +38,12 @@ from .operations import FilingError
 
 if TYPE_CHECKING:
     from ..accounts.models import User
+
+
+# The pack's three files, each written by a job of its own: they run side by side on as many
+# workers as there are, and the one that completes the count ends the export.
+PACK_PARTS = (ExportKind.PACK_PDF, ExportKind.PACK_ZIP, ExportKind.PACK_CSV)
+_LOAD_BATCH = 200  # parties whose claims are loaded by one query
 
 
 def _aad(export_id: uuid.UUID, what: str) -> bytes:
@@ -58,7 +66,12 @@ def start_export(filing: Filing, *, actor: User | None) -> Job:
     filing.export_generation += 1
     parties = len(filing.lock_snapshot["parties"])
     job = enqueue("filings.export", filing_id=filing.id, generation=filing.export_generation)
-    job.progress_total = parties + 1  # each bundle, then the pack
+    job.progress_total = parties + len(PACK_PARTS)  # each bundle, then each file of the pack
+    if filing.pack_data_key_id is None:  # the pack's files are encrypted under a key of their own
+        data_key = DataKey.generate()
+        db.session.add(data_key)
+        db.session.flush()
+        filing.pack_data_key_id = data_key.id
     filing.export_job_id = job.id
     db.session.flush()
     record_event(
@@ -72,26 +85,45 @@ def start_export(filing: Filing, *, actor: User | None) -> Job:
     return job
 
 
+def _started_by(export_job_id: str, kind: str) -> list[Job]:
+    """The jobs of ``kind`` an export started, oldest first."""
+    return list(
+        db.session.execute(
+            sa.select(Job)
+            .where(Job.kind == kind, Job.params["export_job_id"].as_string() == export_job_id)
+            .order_by(Job.created_at)
+        ).scalars()
+    )
+
+
 @handler("filings.export")
 def fan_out(filing_id: int, generation: int) -> dict[str, Any]:
     """One bundle job per civil party, in the lock's order; this job goes on in them."""
     filing = db.session.get_one(Filing, filing_id)
     export_job = filing.export_job_id
-    jobs = [
-        enqueue(
-            "filings.bundle",
-            filing_id=filing_id,
-            generation=generation,
-            claim_id=party["claim"],
-            export_job_id=str(export_job),
-            party=party,  # its own entry of the snapshot: no job loads the whole snapshot again
-        )
-        for party in filing.lock_snapshot["parties"]
-    ]
-    db.session.commit()
+    tracker = db.session.get_one(Job, export_job)
+    if tracker.result and "bundle_jobs" in tracker.result:
+        # Run again: its worker died after the commit below. Queue no bundle twice; start
+        # those it may not have sent (a duplicate message of a started job does nothing).
+        bundles = _started_by(str(export_job), "filings.bundle")
+        jobs = [job for job in bundles if job.status == JobStatus.QUEUED]
+    else:
+        jobs = bundles = [
+            enqueue(
+                "filings.bundle",
+                filing_id=filing_id,
+                generation=generation,
+                claim_id=party["claim"],
+                export_job_id=str(export_job),
+                party=party,  # its own entry of the snapshot: no job loads the whole snapshot again
+            )
+            for party in filing.lock_snapshot["parties"]
+        ]
+        tracker.result = {"bundle_jobs": len(jobs)}  # until the pack ends it with its own
+        db.session.commit()
     for job in jobs:
         dispatch(job)
-    return {CONTINUES: True, "bundles": len(jobs)}
+    return {CONTINUES: True, "bundles": len(bundles)}
 
 
 def _store(
@@ -156,14 +188,26 @@ def bundle_job(
             .values(progress_done=Job.progress_done + 1)
             .returning(Job.progress_done, Job.progress_total)
         ).one()
+        packs = []
+        if counted.progress_done == counted.progress_total - len(PACK_PARTS):  # the last bundle
+            # In the same transaction as the count: a worker dying in between cannot leave
+            # every bundle counted and no pack to come.
+            packs = [
+                enqueue("filings.pack", filing_id=filing_id, generation=generation,
+                        export_job_id=export_job_id, part=part.value)
+                for part in PACK_PARTS
+            ]  # fmt: skip
         db.session.commit()
-        if counted.progress_done == counted.progress_total - 1:  # the last bundle: assemble
-            pack = enqueue(
-                "filings.pack", filing_id=filing_id, generation=generation, export_job_id=export_job_id
-            )
-            db.session.commit()
+        for pack in packs:
             dispatch(pack)
         return {"pages": pages, "skipped": skipped}
+    # Run again after its worker died past the commit above: if that was the last bundle, the
+    # pack's jobs may not all have been sent (a duplicate message of a started job does nothing).
+    export = db.session.get_one(Job, tracker)
+    if export.status == JobStatus.RUNNING and export.progress_done >= export.progress_total - len(PACK_PARTS):
+        for pack in _started_by(export_job_id, "filings.pack"):
+            if pack.status == JobStatus.QUEUED:
+                dispatch(pack)
     return {"already_built": True}
 
 
@@ -185,10 +229,14 @@ def open_export(export: FilingExport) -> Iterator[bytes]:
 
 def latest_exports(filing: Filing) -> list[FilingExport]:
     """The files of the newest complete generation (pack included), bundles in party order."""
+    complete = (
+        sa.select(FilingExport.generation)
+        .where(FilingExport.filing_id == filing.id, FilingExport.kind.in_(PACK_PARTS))
+        .group_by(FilingExport.generation)
+        .having(sa.func.count(sa.distinct(FilingExport.kind)) == len(PACK_PARTS))
+    )
     generation = db.session.execute(
-        sa.select(sa.func.max(FilingExport.generation)).where(
-            FilingExport.filing_id == filing.id, FilingExport.kind == ExportKind.PACK_PDF
-        )
+        sa.select(sa.func.max(complete.subquery().c.generation))
     ).scalar_one_or_none()
     if generation is None:
         return []
@@ -264,11 +312,12 @@ def _party_name(claim: Claim) -> str:
 
 
 @handler("filings.pack")
-def pack_job(filing_id: int, generation: int, export_job_id: str) -> dict[str, Any]:
-    """Assemble the pack (PDF, ZIP, CSV) from the stored bundles; end the export."""
+def pack_job(filing_id: int, generation: int, export_job_id: str, part: str) -> dict[str, Any]:
+    """Write one file of the pack (``part``: its ExportKind) from the stored bundles; the last
+    of the three to finish ends the export."""
     tracker = uuid.UUID(export_job_id)
     try:
-        return _assemble(filing_id, generation, tracker)
+        return _assemble(filing_id, generation, tracker, ExportKind(part))
     except Exception:
         db.session.rollback()
         finish_job(tracker, failed="pack_failed")
@@ -276,11 +325,29 @@ def pack_job(filing_id: int, generation: int, export_job_id: str) -> dict[str, A
         raise
 
 
-def _assemble(filing_id: int, generation: int, tracker: uuid.UUID) -> dict[str, Any]:
+def _assemble(filing_id: int, generation: int, tracker: uuid.UUID, kind: ExportKind) -> dict[str, Any]:
     from ..documents.bundle import HeadAmount
-    from ..documents.pack import PackInfo, PackParty, write_pack_csv, write_pack_pdf, write_pack_zip
+    from ..documents.pack import (
+        PackExhibit,
+        PackInfo,
+        PackParty,
+        write_pack_csv,
+        write_pack_pdf,
+        write_pack_zip,
+    )
+    from ..evidence.models import Evidence
+    from .bundles import as_exhibit
 
     filing = db.session.get_one(Filing, filing_id)
+    done = db.session.execute(
+        sa.select(FilingExport.id).where(
+            FilingExport.filing_id == filing_id,
+            FilingExport.generation == generation,
+            FilingExport.kind == kind,
+        )
+    ).first()
+    if done is not None:  # run again after its worker died past its commit
+        return {"already_written": kind.value}
     bundles = {
         e.claim_id: e
         for e in db.session.execute(
@@ -297,58 +364,90 @@ def _assemble(filing_id: int, generation: int, tracker: uuid.UUID) -> dict[str, 
         court_case_number=filing.court_case_number, procedure=filing.procedure.value, counsel=filing.counsel,
         filing_id=filing.id, locked_at=filing.locked_at, snapshot_sha256=filing.snapshot_sha256,
     )  # fmt: skip
-    missing = [
-        p["reference"] for p in filing.lock_snapshot["parties"] if uuid.UUID(p["claim"]) not in bundles
-    ]
+    snapshot = filing.lock_snapshot["parties"]
+    with_exhibits = kind == ExportKind.PACK_PDF  # the collective exhibit index
 
     def parties() -> Iterator[PackParty]:
-        for party in filing.lock_snapshot["parties"]:
-            export = bundles.get(uuid.UUID(party["claim"]))
-            if export is None:  # erased since the lock
-                continue
-            claim = db.session.get_one(Claim, export.claim_id)
-            yield PackParty(
-                number=party["party"],
-                name=_party_name(claim),
-                city=claim.claimant.city or "",
-                reference=claim.reference,
-                heads=[HeadAmount(labels.get(h.head, h.head), h.amount) for h in claim.harms],
-                bundle=lambda export=export: io.BytesIO(b"".join(open_export(export))),
-            )
+        """The parties in the lock's order, their claims (claimant, harms, key) and exhibits
+        loaded a batch at a time: a few queries per batch, never all of them in memory."""
+        for start in range(0, len(snapshot), _LOAD_BATCH):
+            batch = [p for p in snapshot[start : start + _LOAD_BATCH] if uuid.UUID(p["claim"]) in bundles]
+            claims = {
+                c.id: c
+                for c in db.session.execute(
+                    sa.select(Claim)
+                    .where(Claim.id.in_([uuid.UUID(p["claim"]) for p in batch]))
+                    .options(
+                        joinedload(Claim.claimant).joinedload(Claimant.data_key), selectinload(Claim.harms)
+                    )
+                ).scalars()
+            }
+            pieces: dict[uuid.UUID, Evidence] = {}
+            if with_exhibits:
+                wanted = [uuid.UUID(item["evidence"]) for p in batch for item in p["exhibits"]]
+                pieces = {
+                    e.id: e
+                    for e in db.session.execute(sa.select(Evidence).where(Evidence.id.in_(wanted))).scalars()
+                }
+            for party in batch:
+                claim = claims[uuid.UUID(party["claim"])]
+                export = bundles[claim.id]
+                exhibits = []
+                for item in party["exhibits"] if with_exhibits else ():
+                    shown = as_exhibit(item["number"], pieces[uuid.UUID(item["evidence"])])
+                    exhibits.append(PackExhibit(item["number"], shown.title, shown.date, item["sha256"]))
+                yield PackParty(
+                    number=party["party"],
+                    name=_party_name(claim),
+                    city=claim.claimant.city or "",
+                    reference=claim.reference,
+                    heads=[HeadAmount(labels.get(h.head, h.head), h.amount) for h in claim.harms],
+                    bundle=lambda export=export: io.BytesIO(b"".join(open_export(export))),
+                    exhibits=exhibits,
+                )
 
-    if filing.pack_data_key_id is None:
-        data_key = DataKey.generate()
-        db.session.add(data_key)
-        db.session.flush()
-        filing.pack_data_key_id = data_key.id
+    writers = {
+        ExportKind.PACK_PDF: lambda out: write_pack_pdf(info, parties(), out),
+        ExportKind.PACK_ZIP: lambda out: write_pack_zip(info, parties(), out),
+        ExportKind.PACK_CSV: lambda out: write_pack_csv(
+            info, parties(), io.TextIOWrapper(out, "utf-8", newline="", write_through=True)
+        ),
+    }
     key = db.session.get_one(DataKey, filing.pack_data_key_id).plaintext()
-    stored = []
-    for kind, writer in (
-        (ExportKind.PACK_PDF, lambda out: write_pack_pdf(info, parties(), out)),
-        (ExportKind.PACK_ZIP, lambda out: write_pack_zip(info, parties(), out)),
-        (ExportKind.PACK_CSV, lambda out: write_pack_csv(info, parties(), io.TextIOWrapper(out, "utf-8", newline="", write_through=True))),
-    ):  # fmt: skip
-        export_id = uuid.uuid4()
-        blob, wrapped = _store_written(writer, key=key, export_id=export_id, what=kind.value)
-        stored.append(
-            FilingExport(
-                id=export_id,
-                filing_id=filing_id,
-                generation=generation,
-                kind=kind,
-                claim_id=None,
-                data_key_id=filing.pack_data_key_id,
-                storage_key=blob.storage_key,
-                wrapped_file_key=wrapped,
-                size=blob.size,
-                sha256=blob.sha256,
-            )
+    export_id = uuid.uuid4()
+    blob, wrapped = _store_written(writers[kind], key=key, export_id=export_id, what=kind.value)
+    db.session.add(
+        FilingExport(
+            id=export_id,
+            filing_id=filing_id,
+            generation=generation,
+            kind=kind,
+            claim_id=None,
+            data_key_id=filing.pack_data_key_id,
+            storage_key=blob.storage_key,
+            wrapped_file_key=wrapped,
+            size=blob.size,
+            sha256=blob.sha256,
         )
-    db.session.add_all(stored)
-    filing.state = FilingState.EXPORTED
-    result = {"generation": generation, "parties": len(bundles), "not_included": missing}
-    finish_job(tracker, result=result)
-    record_event("filing.exported", object_type="filing", object_id=filing.id, details={
-        "generation": generation, "parties": len(bundles), "not_included": len(missing)})  # fmt: skip
+    )
+    # Counted in the same transaction as the file's row; on an export that failed meanwhile
+    # (another part, or a bundle) nothing is counted and the row is not kept either.
+    counted = db.session.execute(
+        sa.update(Job)
+        .where(Job.id == tracker, Job.status == JobStatus.RUNNING)
+        .values(progress_done=Job.progress_done + 1)
+        .returning(Job.progress_done, Job.progress_total)
+    ).one_or_none()
+    if counted is None:
+        db.session.rollback()  # the stored file has no row: the vault's sweep removes it
+        return {"abandoned": kind.value}
+    result: dict[str, Any] = {"written": kind.value}
+    if counted.progress_done == counted.progress_total:  # the last part: the export is done
+        missing = [p["reference"] for p in snapshot if uuid.UUID(p["claim"]) not in bundles]
+        result = {"generation": generation, "parties": len(bundles), "not_included": missing}
+        filing.state = FilingState.EXPORTED
+        finish_job(tracker, result=result)
+        record_event("filing.exported", object_type="filing", object_id=filing.id, details={
+            "generation": generation, "parties": len(bundles), "not_included": len(missing)})  # fmt: skip
     db.session.commit()
     return result

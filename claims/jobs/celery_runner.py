@@ -2,9 +2,13 @@
 
 A job is still a row committed with the change that needs it; Celery only carries its id
 to a worker (``recours.run_job``), which runs it exactly as the local runner does. Messages
-are acknowledged after the job has run (``acks_late``) and given back to the broker if the
-worker dies (``reject_on_worker_lost``): another worker then takes the job over. Start
-workers with ``celery -A claims.jobs.worker worker`` (same configuration as the web).
+are acknowledged after the job has run (``acks_late``). If the pool process running a job
+dies, its worker gives the message back at once (``reject_on_worker_lost``); if the whole
+worker dies (SIGKILL, a machine lost), Redis gives it back after CELERY_VISIBILITY_TIMEOUT.
+Either way the message comes back marked "redelivered" and the worker that gets it takes the
+job over (``run_job(take_over=True)``); the job's handlers are written to be run again (see
+``claims.filings.exports``). Start workers with ``celery -A claims.jobs.worker worker`` (same
+configuration as the web).
 """
 
 from __future__ import annotations
@@ -20,14 +24,26 @@ from ..extensions import db
 
 def make_celery(app: Flask) -> Celery:
     celery = Celery(app.import_name, broker=app.config["CELERY_BROKER_URL"])
+    queue = app.config["CELERY_QUEUE"]
     celery.conf.update(
+        broker_transport_options={
+            # A message taken by a worker that died unacknowledged goes back to the queue after
+            # this many seconds (Redis has no consumer connection to watch, as AMQP has).
+            "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"],
+            # The messages being run are recorded per queue, not in Redis's shared "unacked"
+            # hash: another deployment (or test) on the same Redis, with its own timeout, then
+            # never hands this queue's running jobs to a second worker.
+            "unacked_key": f"{queue}:unacked",
+            "unacked_index_key": f"{queue}:unacked_index",
+            "unacked_mutex_key": f"{queue}:unacked_mutex",
+        },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # a long bundle does not hold other jobs back
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,  # results live in the job's row
-        task_default_queue=app.config["CELERY_QUEUE"],
+        task_default_queue=queue,
         broker_connection_retry_on_startup=True,
     )
 

@@ -68,6 +68,9 @@ def run_job(job_id: uuid.UUID, *, take_over: bool = False) -> JobStatus:
     """Run one queued job to its end (commits). A job taken by another runner is left alone,
     unless ``take_over``: that runner died mid-job (a Celery message delivered again)."""
     startable = [JobStatus.QUEUED, JobStatus.RUNNING] if take_over else [JobStatus.QUEUED]
+    left_running = (
+        take_over and db.session.scalar(sa.select(Job.status).where(Job.id == job_id)) == JobStatus.RUNNING
+    )
     claimed = db.session.execute(
         sa.update(Job)
         .where(Job.id == job_id, Job.status.in_(startable))
@@ -77,6 +80,8 @@ def run_job(job_id: uuid.UUID, *, take_over: bool = False) -> JobStatus:
     if claimed.rowcount != 1:
         return JobStatus.RUNNING
     job = db.session.get_one(Job, job_id)
+    if left_running:
+        current_app.logger.warning("job %s (%s) taken over: the worker running it died", job_id, job.kind)
     try:
         result = HANDLERS[job.kind](**job.params)
     except Exception as exc:

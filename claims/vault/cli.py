@@ -19,9 +19,16 @@ vault_cli = AppGroup("vault", help="The encrypted file vault.")
 
 def referenced_storage_keys() -> set[str]:
     keys: set[str] = set()
+    from ..filings.models import FilingExport
     from ..portal.models import DataCopy
 
-    for column in (Evidence.storage_key, Evidence.derivative_storage_key, DataCopy.storage_key):
+    columns = (
+        Evidence.storage_key,
+        Evidence.derivative_storage_key,
+        DataCopy.storage_key,
+        FilingExport.storage_key,
+    )
+    for column in columns:
         keys.update(k for k in db.session.execute(sa.select(column)).scalars() if k)
     return keys
 

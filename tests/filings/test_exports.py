@@ -67,7 +67,9 @@ def test_export_fans_out_bundles_then_assembles_the_pack(
     dispatch(job)  # inline runner: the bundle jobs and the pack job run one after the other
     db.session.expire_all()
     job = db.session.get_one(Job, job.id)
-    assert job.status == JobStatus.SUCCEEDED and job.progress_done == job.progress_total == 4
+    assert (
+        job.status == JobStatus.SUCCEEDED and job.progress_done == job.progress_total == 3 + 3
+    )  # the bundles, the pack's three files
     assert db.session.get_one(Filing, filing.id).state == FilingState.EXPORTED
     files = exports_of(filing.id)
     assert len(files[ExportKind.BUNDLE]) == 3
@@ -80,6 +82,17 @@ def test_export_fans_out_bundles_then_assembles_the_pack(
     assert bookmarks == [f"n° {n} — Mme Élodie NOM{chr(64 + n)}" for n in (1, 2, 3)]
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert all(f"Partie civile n° {n}" in text for n in (1, 2, 3))
+    # The collective exhibit index: every piece of the lock, titled as in the bordereaux, with its hash.
+    (index,) = [
+        item for item in reader.outline if not isinstance(item, list) and item.title == "Index des pièces"
+    ]
+    index_text = " ".join(reader.pages[reader.get_destination_page_number(index)].extract_text().split())
+    locked = db.session.get_one(Filing, filing.id).lock_snapshot["parties"]
+    assert [len(party["exhibits"]) for party in locked] == [1, 1, 1]
+    for party in locked:
+        (piece,) = party["exhibits"]
+        row = f"{party['party']} Mme Élodie NOM{chr(64 + party['party'])} Pièce n° 1 Autre pièce (p0.jpg)"
+        assert row in index_text and f"SHA-256 : {piece['sha256']}" in index_text
 
     (archive,) = files[ExportKind.PACK_ZIP]
     names = zipfile.ZipFile(io.BytesIO(b"".join(open_export(archive)))).namelist()

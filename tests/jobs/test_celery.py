@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 
 from claims.crypto.keys import KEY_FILE_NAME
@@ -38,34 +39,75 @@ def wait_for(job_id: uuid.UUID, status: JobStatus, seconds: float = 60) -> JobSt
         time.sleep(0.1)
 
 
-@contextmanager
-def celery_worker(app: Flask) -> Iterator[None]:
-    """Switch ``app`` to the Celery runner on a queue of its own and run a worker process on it
-    (same database, keys and vault), stopped on exit."""
+def use_celery(app: Flask, **config: Any) -> dict[str, str]:
+    """Switch ``app`` to the Celery runner on a queue of its own (``config``: more settings);
+    return the environment of a worker process for it (same database, keys, vault and settings)."""
     assert REDIS_URL
     queue = f"recours-test-{uuid.uuid4().hex[:8]}"  # this test's own queue on the shared Redis
-    app.config.update(JOBS_RUNNER="celery", CELERY_BROKER_URL=REDIS_URL, CELERY_QUEUE=queue)
+    settings = {"JOBS_RUNNER": "celery", "CELERY_BROKER_URL": REDIS_URL, "CELERY_QUEUE": queue, **config}
+    app.config.update(settings)
     make_celery(app)
     instance = Path(app.instance_path)
-    environment = {
+    return {
         **os.environ,
         "RECOURS_ENV": "testing",
         "RECOURS_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
         "RECOURS_KEY_FILE": str(instance / KEY_FILE_NAME),
         "RECOURS_VAULT_PATH": app.config.get("VAULT_PATH") or str(instance / "vault"),
-        "RECOURS_JOBS_RUNNER": "celery",
-        "RECOURS_CELERY_BROKER_URL": REDIS_URL,
-        "RECOURS_CELERY_QUEUE": queue,
+        **{f"RECOURS_{name}": str(value) for name, value in settings.items()},
     }
-    command = [sys.executable, "-m", "celery", "-A", "claims.jobs.worker", "worker", "--pool=solo",
+
+
+def start_worker(
+    environment: dict[str, str], *, pool: str = "solo", log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A Celery worker process (``pool``: "solo", the process that runs the jobs, or "prefork"
+    with one child); its output goes to ``log`` if given."""
+    command = [sys.executable, "-m", "celery", "-A", "claims.jobs.worker", "worker", f"--pool={pool}", "--concurrency=1",
                "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"]  # fmt: skip
-    worker = subprocess.Popen(command, env=environment, cwd=Path(__file__).resolve().parents[2])
+    output = log.open("ab") if log else None
+    try:
+        return subprocess.Popen(
+            command,
+            env=environment,
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=output,
+            stderr=output,
+            start_new_session=True,  # its own process group: a test can kill it with its pool
+        )
+    finally:
+        if output:
+            output.close()  # the worker has its own copy
+
+
+def forget_queue(queue: str) -> None:
+    """Remove a test's queue and its bindings from the shared Redis."""
+    assert REDIS_URL
+    client = redis.Redis.from_url(REDIS_URL)
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    client.close()
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=20)
+
+
+@contextmanager
+def celery_worker(app: Flask) -> Iterator[None]:
+    """Switch ``app`` to the Celery runner on a queue of its own and run a worker process on it
+    (same database, keys and vault), stopped on exit."""
+    worker = start_worker(use_celery(app))
     try:
         yield
     finally:
-        worker.terminate()
-        worker.wait(timeout=20)
+        stop_worker(worker)
         app.config["JOBS_RUNNER"] = "inline"
+        forget_queue(app.config["CELERY_QUEUE"])
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="RECOURS_TEST_REDIS_URL is not set")
