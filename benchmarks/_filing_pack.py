@@ -448,7 +448,7 @@ def _worker_environment(app: Any, redis_url: str, queue: str) -> dict[str, str]:
         **os.environ,
         "RECOURS_ENV": "testing",
         "RECOURS_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-        "RECOURS_KEY_FILE": str(instance / KEY_FILE_NAME),
+        "RECOURS_KEY_FILE": app.config.get("KEY_FILE") or str(instance / KEY_FILE_NAME),
         "RECOURS_VAULT_PATH": app.config.get("VAULT_PATH") or str(instance / "vault"),
         "RECOURS_JOBS_RUNNER": "celery",
         "RECOURS_CELERY_BROKER_URL": redis_url,

@@ -52,7 +52,7 @@ def use_celery(app: Flask, **config: Any) -> dict[str, str]:
         **os.environ,
         "RECOURS_ENV": "testing",
         "RECOURS_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-        "RECOURS_KEY_FILE": str(instance / KEY_FILE_NAME),
+        "RECOURS_KEY_FILE": app.config.get("KEY_FILE") or str(instance / KEY_FILE_NAME),
         "RECOURS_VAULT_PATH": app.config.get("VAULT_PATH") or str(instance / "vault"),
         **{f"RECOURS_{name}": str(value) for name, value in settings.items()},
     }
