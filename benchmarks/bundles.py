@@ -40,6 +40,10 @@ Ratios:
   bundle_vs_raw_canvas   bundle time / baseline time, the median over the N pairs (the
                          machine's load drifts; the two runs of a pair share it);
                          target <= 1.5
+
+The same JSON line carries the filing pack's and the Celery workers' figures and ratios
+(pack_time_10k_vs_1k, pack_memory_10k_vs_1k, celery_2_vs_1_speedup), measured by
+``benchmarks._filing_pack`` (see its docstring).
 """
 
 from __future__ import annotations
