@@ -79,6 +79,7 @@ from claims.documents.pack import (
     write_pack_pdf,
     write_pack_zip,
 )
+from claims.documents.preview import SAMPLE_FILING
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 2**20
@@ -87,12 +88,7 @@ STATEMENT_CHARACTERS = 22_000
 
 HEADS = [HeadAmount("Préjudice moral", Decimal("1500")), HeadAmount("Temps perdu", Decimal("250.50"))]
 INFO = PackInfo(
-    case_title="Fuite de données de l’AP-HP (2021)",
-    court="Tribunal judiciaire de Paris",
-    chamber="Cabinet de Mme X, juge d’instruction",
-    court_case_number="JI 21/0042",
-    procedure="join_investigation",
-    counsel="Me Claire Martin, avocate au barreau de Paris",
+    **SAMPLE_FILING,
     filing_id=1,
     locked_at=datetime(2024, 5, 3, 12, 5, tzinfo=UTC),
     snapshot_sha256="0" * 64,

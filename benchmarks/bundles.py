@@ -94,6 +94,7 @@ from claims.documents.bundle import (
     build_bundle,
     party_label,
 )
+from claims.documents.preview import SAMPLE_FILING
 from claims.evidence.sanitise import sanitise
 
 LAST_WORDS = "Je demande réparation de l’ensemble de ces préjudices."
@@ -175,12 +176,7 @@ def _exhibit(number: int, title: str, media_type: str, content: bytes) -> Exhibi
 
 def typical_claimant() -> BundleData:
     return BundleData(
-        case_title="Fuite de données de l’AP-HP (2021)",
-        court="Tribunal judiciaire de Paris",
-        chamber="Cabinet de Mme X, juge d’instruction",
-        court_case_number="JI 21/0042",
-        procedure="join_investigation",
-        counsel="Me Claire Martin, avocate au barreau de Paris",
+        **SAMPLE_FILING,
         reference="APHP-7KQ2-M9XD",
         party_number=12,
         civility="Mme",

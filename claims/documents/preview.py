@@ -40,6 +40,17 @@ def sample_jpeg() -> bytes:
     return out.getvalue()
 
 
+# The court and case of every sample document (the preview, the benchmarks).
+SAMPLE_FILING = {
+    "case_title": "Fuite de données de l’AP-HP (2021)",
+    "court": "Tribunal judiciaire de Paris",
+    "chamber": "Cabinet de Mme X, juge d’instruction",
+    "court_case_number": "JI 21/0042",
+    "procedure": "join_investigation",
+    "counsel": "Me Claire Martin, avocate au barreau de Paris",
+}
+
+
 def sample_pdf(pages: int = 3) -> bytes:
     """A letter of several pages: the second one turned by /Rotate, the last one landscape."""
     out = io.BytesIO()
@@ -88,12 +99,7 @@ def sample_data() -> BundleData:
         ]
     )
     return BundleData(
-        case_title="Fuite de données de l’AP-HP (2021)",
-        court="Tribunal judiciaire de Paris",
-        chamber="Cabinet de Mme X, juge d’instruction",
-        court_case_number="JI 21/0042",
-        procedure="join_investigation",
-        counsel="Me Claire Martin, avocate au barreau de Paris",
+        **SAMPLE_FILING,
         reference="APHP-7KQ2-M9XD",
         party_number=12,
         civility="Mme",
