@@ -130,7 +130,7 @@ def test_every_evidence_file_on_disk_differs_from_its_plaintext(app: Flask, seed
     assert len(evidence) >= SEEDED // 2
     for item in evidence:
         plaintext = b"".join(open_evidence(item))
-        on_disk = storage._path(item.storage_key).read_bytes()
+        on_disk = storage.path_of(item.storage_key).read_bytes()
         assert len(plaintext) == item.size
         assert on_disk != plaintext
         assert plaintext[:32] not in on_disk and plaintext[-32:] not in on_disk

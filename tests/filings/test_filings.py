@@ -156,7 +156,7 @@ def test_verify_finds_a_changed_file_and_a_changed_hash(
     assert ok.exit_code == 0 and "4 files checked, 0 mismatches" in ok.output
 
     first, second = sorted(claim.evidence, key=lambda e: (e.created_at, str(e.id)))
-    path = current_vault().storage._path(first.storage_key)  # tamper with the stored bytes
+    path = current_vault().storage.path_of(first.storage_key)  # tamper with the stored bytes
     data = bytearray(path.read_bytes())
     data[-20] ^= 0xFF
     path.write_bytes(bytes(data))

@@ -266,9 +266,7 @@ def test_a_failed_build_leaves_nothing_and_can_be_asked_again(
     assert not list(Path(vault.storage.root).rglob(".*.tmp"))
 
     # Put the original back: a new request is accepted and succeeds.
-    with (
-        vault.storage.root / evidence.storage_key[:2] / evidence.storage_key[2:4] / evidence.storage_key
-    ).open("wb") as fh:
+    with vault.storage.path_of(evidence.storage_key).open("wb") as fh:
         fh.write(held)
     assert built_copy(claim).id != copy.id
 

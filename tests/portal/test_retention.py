@@ -41,7 +41,7 @@ class Person:
 def _vault_files(claim: Claim) -> list[Path]:
     storage = current_vault().storage
     return [
-        storage._path(key)
+        storage.path_of(key)
         for e in claim.evidence
         for key in (e.storage_key, e.derivative_storage_key)
         if key is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from claims.evidence.operations import store_evidence
 from claims.extensions import db
 from claims.types import utcnow
 from claims.vault import FileTooLarge, StreamIntegrityError, Vault, current_vault
+from claims.vault import storage as storage_module
 from claims.vault.storage import LocalStorage, StorageError, new_storage_name
 
 AAD = b"recours:file:test"
@@ -31,7 +32,7 @@ def vault(tmp_path: Path) -> Vault:
 
 
 def stored_path(vault: Vault, name: str) -> Path:
-    return vault.storage._path(name)
+    return vault.storage.path_of(name)
 
 
 @settings(max_examples=30, deadline=None)
@@ -130,22 +131,23 @@ def test_sweep_removes_only_old_orphans(app: Flask, runner: FlaskCliRunner, make
     young_orphan = current_vault().put([b"in flight"], key=new_key(), aad=AAD).storage_key
     old = (utcnow() - timedelta(days=2)).timestamp()
     for name in (orphan, kept.storage_key):
-        os.utime(storage._path(name), (old, old))
+        os.utime(storage.path_of(name), (old, old))
 
     result = runner.invoke(args=["vault", "sweep", "--dry-run"])
     assert "would remove 1 orphan files" in result.output
-    assert storage._path(orphan).exists()
+    assert storage.path_of(orphan).exists()
 
     result = runner.invoke(args=["vault", "sweep"])
     assert result.exit_code == 0, result.output
     assert "removed 1 orphan files" in result.output
-    assert not storage._path(orphan).exists()
-    assert storage._path(kept.storage_key).exists()
-    assert storage._path(young_orphan).exists()
+    assert not storage.path_of(orphan).exists()
+    assert storage.path_of(kept.storage_key).exists()
+    assert storage.path_of(young_orphan).exists()
 
 
 def test_new_folders_are_made_durable_with_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A file in a folder the power cut takes away is lost: each new folder's parent is fsynced."""
+    """A file in a folder the power cut takes away is lost: the 256 folders are made at the start,
+    their entries made durable by one fsync of the root; a file's write fsyncs its folder only."""
     synced: list[str] = []
     real_fsync_dir = fileio.fsync_dir
 
@@ -154,14 +156,37 @@ def test_new_folders_are_made_durable_with_the_file(tmp_path: Path, monkeypatch:
         real_fsync_dir(directory)
 
     monkeypatch.setattr(fileio, "fsync_dir", recording)
+    monkeypatch.setattr(storage_module, "fsync_dir", recording)
+    root = tmp_path / "vault"
+    storage = LocalStorage(root)
+    assert synced == [str(tmp_path), str(root)]  # the root in its parent, then the root's 256 entries
+    folders = sorted(p.name for p in root.iterdir())
+    assert folders == [f"{n:02x}" for n in range(256)]
+    assert {(root / f).stat().st_mode & 0o777 for f in folders} == {0o700}
+    synced.clear()
+    LocalStorage(root)  # started again: nothing to make
+    assert synced == []
+    name = new_storage_name()
+    storage.write(name, [b"x"])
+    assert storage.path_of(name) == root / name[:2] / name
+    assert synced == [str(root / name[:2])]  # only the file's own entry
+
+
+def test_files_of_the_earlier_two_level_layout_are_still_served(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path / "vault")
     name = new_storage_name()
-    synced.clear()
-    storage.write(name, [b"x"])
-    first, second = tmp_path / "vault" / name[:2], tmp_path / "vault" / name[:2] / name[2:4]
-    # The two new folders, each in its parent, then the file's own entry.
-    assert synced == [str(tmp_path / "vault"), str(first), str(second)]
-    assert (second.stat().st_mode & 0o777) == 0o700
-    synced.clear()
-    storage.write(name[:4] + new_storage_name()[4:], [b"y"])  # same folders: only the file's entry
-    assert synced == [str(second)]
+    legacy = tmp_path / "vault" / name[:2] / name[2:4] / name
+    legacy.parent.mkdir()
+    legacy.write_bytes(b"kept from before")
+    with storage.open(name) as fh:
+        assert fh.read() == b"kept from before"
+    assert name in {n for n, _ in storage.names()}
+    with pytest.raises(StorageError):
+        storage.write(name, [b"other"])  # the name is taken, whichever layout holds it
+    stale = legacy.parent / f".{new_storage_name()}.1234.tmp"
+    stale.write_bytes(b"partial")
+    assert storage.remove_stale_temporaries(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    storage.delete(name)
+    assert not legacy.exists()
+    with pytest.raises(StorageError):
+        storage.open(name)
