@@ -1,13 +1,14 @@
 """Intake speed: complete claims with three 2 MB files, through the app.
 
 Measures, in the same run:
-* the server time of one whole claim through the real views (start, every
-  step, three uploads checked by content and stored encrypted, review,
-  consent), as the median over N claims: the latency a claimant meets, the
+* the server time of one whole claim through the real views (every step
+  that saves something, the first one making the draft, three uploads checked by content and stored
+  encrypted, consent; the review page is read, not posted: its button is a
+  link), as the median over N claims: the latency a claimant meets, the
   local worker process having finished the previous claim's jobs (the
-  sanitised derivatives, the receipt PDF and its mail: untimed) before the
-  next claim starts; the same claims back to back, the worker busy beside
-  them, are reported as a figure too;
+  sanitised derivatives and the receipt PDF with its mail, all started by the
+  submission: untimed) before the next claim starts; the same claims back to
+  back, the worker busy beside them, are reported as a figure too;
 * the baseline: a bare Flask endpoint receiving the same three files and
   writing them durably to disk (the file fsynced, then its folder, as
   anything acknowledged must be), per claim, alternating with the claims;
@@ -74,7 +75,6 @@ def padded_pdf() -> bytes:
 def one_claim(client: object, files: list[tuple[str, bytes, str]], nir: str) -> float:
     started = time.perf_counter()
     post = client.post  # type: ignore[attr-defined]
-    post("/c/aphp-2021/start")
     post("/c/aphp-2021/demande/eligibility", data={"q_tested_2020": "yes", "q_notified": "yes"})
     post(
         "/c/aphp-2021/demande/identity",
@@ -114,7 +114,6 @@ def one_claim(client: object, files: list[tuple[str, bytes, str]], nir: str) -> 
         )
         if response.status_code != 302:
             raise SystemExit(f"upload of {name} refused: {response.status_code}")
-    post("/c/aphp-2021/demande/review")
     response = post(
         "/c/aphp-2021/demande/consent",
         data={

@@ -148,17 +148,28 @@ MAX_TOTAL_BYTES = 60 * 1024 * 1024
 
 def add_claim_evidence(
     claim: Claim, upload: IO[bytes], *, kind: EvidenceKind, filename: str | None
-) -> tuple[Evidence, Job]:
+) -> Evidence:
     """A claimant's upload (the intake form, an answer in the portal): the claim's limits on
-    count and total size, then ``accept_evidence``; returns the row and the derivative job to
-    dispatch after the commit (flush, no commit). Raises UploadRefused."""
+    count and total size, then ``accept_evidence`` (flush, no commit). Raises UploadRefused.
+
+    The derivative is the caller's to ask for (``derivative_jobs``): the portal at once, the
+    intake when the claim is submitted."""
     if len(claim.evidence) >= MAX_FILES_PER_CLAIM:
         raise UploadRefused("too_many_files")
     if sum(e.size for e in claim.evidence) >= MAX_TOTAL_BYTES:
         raise UploadRefused("total_too_large")
-    evidence = accept_evidence(claim, upload, kind=kind, filename=filename)
-    # The original is durable once committed; re-encoding runs in the background.
-    return evidence, enqueue("evidence.derivative", evidence_id=str(evidence.id))
+    return accept_evidence(claim, upload, kind=kind, filename=filename)
+
+
+def derivative_jobs(pieces: Iterable[Evidence]) -> list[Job]:
+    """A derivative job for each piece that has no derivative yet (flush, no commit): to be
+    dispatched after the commit. The originals are durable already; re-encoding runs in the
+    background."""
+    return [
+        enqueue("evidence.derivative", evidence_id=str(e.id))
+        for e in pieces
+        if e.derivative_storage_key is None and e.status == EvidenceStatus.PENDING
+    ]
 
 
 def make_derivative(evidence: Evidence) -> None:

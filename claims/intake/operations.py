@@ -18,6 +18,7 @@ from ..claimants.operations import generate_reference
 from ..crypto import compute_blind_index, hash_token
 from ..crypto.blind_index import normalise_email
 from ..documents.receipt import receipt_pdf
+from ..evidence.operations import derivative_jobs
 from ..extensions import db
 from ..jobs.models import Job
 from ..jobs.operations import enqueue, handler
@@ -139,13 +140,14 @@ def submit_claim(
     language: str,
     remote_addr: str | None,
     idempotency_key: str,
-) -> Job | None:
-    """Submit the draft (flush, no commit); returns the receipt job to dispatch after the commit.
+) -> list[Job]:
+    """Submit the draft (flush, no commit); returns the jobs to dispatch after the commit:
+    the receipt, then the derivatives of the evidence.
 
-    None if it was already submitted (a double click, a retry).
+    Nothing if it was already submitted (a double click, a retry).
     """
     if claim.status == ClaimStatus.SUBMITTED:
-        return None
+        return []
     if missing_steps(claim):
         raise IntakeError("incomplete")
     texts = current_texts(claim.case, language)
@@ -170,9 +172,13 @@ def submit_claim(
     db.session.flush()
     # The receipt (a PDF of the answers, by mail) is built by a job committed with the claim:
     # the claimant's page does not wait on it, and it cannot be lost.
-    job = enqueue("intake.receipt", claim_id=str(claim.id))
+    receipt = enqueue("intake.receipt", claim_id=str(claim.id))
+    # The pieces' sanitised derivatives are made now, not at each upload: a draft's files serve
+    # nobody until it is submitted (many are never submitted), and re-encoding beside the
+    # claimant's next steps would slow them down on a small server.
+    jobs = [receipt, *derivative_jobs(claim.evidence)]
     claimant_event("claim.submitted", claim.id, evidence=len(claim.evidence), harms=len(claim.harms))
-    return job
+    return jobs
 
 
 @handler("intake.receipt")

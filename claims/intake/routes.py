@@ -33,6 +33,7 @@ from .forms import (
     harm_form,
 )
 from .operations import (
+    BASE_STEPS,
     IntakeError,
     current_texts,
     find_claim_by_token,
@@ -51,18 +52,26 @@ from .operations import (
 
 
 def _case(slug: str) -> Case:
-    case = db.session.execute(sa.select(Case).where(Case.slug == slug)).scalar_one_or_none()
+    """The open case of the URL, looked up once per request (the start limit asks first)."""
+    if g.get("intake_case_slug") != slug:
+        g.intake_case = db.session.execute(sa.select(Case).where(Case.slug == slug)).scalar_one_or_none()
+        g.intake_case_slug = slug
+    case: Case | None = g.intake_case
     if case is None or case.status != CaseStatus.OPEN:
         abort(404)
     return case
 
 
 def _draft(case: Case) -> Claim | None:
-    return find_claim_by_token(case, request.cookies.get(current_app.config["DRAFT_COOKIE_NAME"]))
+    """The claim of the draft cookie, looked up once per request (the start limit asks first)."""
+    if "intake_draft" not in g:
+        g.intake_draft = find_claim_by_token(
+            case, request.cookies.get(current_app.config["DRAFT_COOKIE_NAME"])
+        )
+    return g.intake_draft  # type: ignore[no-any-return]
 
 
-def _require_draft(case: Case) -> Claim:
-    claim = _draft(case)
+def _require_draft(case: Case, claim: Claim | None) -> Claim:
     if claim is None:
         flash(
             _(
@@ -99,20 +108,21 @@ def _go(case: Case, step: str) -> Response:
 def case_page(slug: str) -> str:
     case = _case(slug)
     texts = current_texts(case, current_language())
-    return render_template("intake/case.html", case=case, texts=texts, draft=_draft(case))
+    draft = _draft(case)
+    steps = _steps(case)
+    if draft is not None and draft.status == ClaimStatus.DRAFT:  # resumed where it was left
+        first = next((s for s in steps if s not in draft.completed_steps), steps[0])
+    else:
+        first = steps[0]
+    return render_template("intake/case.html", case=case, texts=texts, draft=draft, first_step=first)
 
 
-@bp.post("/c/<slug>/start")
-@limiter.limit(lambda: current_app.config["INTAKE_START_RATE_LIMIT"])
-def start(slug: str) -> Response:
-    case = _case(slug)
-    first = _steps(case)[0]
-    claim = _draft(case)
-    if claim is None or claim.status != ClaimStatus.DRAFT:
-        claim, token = start_draft(case, request.remote_addr)
-        db.session.commit()
-        g.draft_token = token
-    return _go(case, first)
+def _starting(slug: str, step: str) -> bool:
+    """The first step answered with no draft yet: this request starts a claim."""
+    if request.method != "POST" or step != BASE_STEPS[0]:
+        return False
+    draft = _draft(_case(slug))
+    return draft is None or draft.status != ClaimStatus.DRAFT
 
 
 @bp.route("/c/<slug>/demande/<step>", methods=["GET", "POST"])
@@ -121,17 +131,29 @@ def start(slug: str) -> Response:
     methods=["POST"],
     exempt_when=lambda: (request.view_args or {}).get("step") != "consent",
 )
+@limiter.shared_limit(
+    lambda: current_app.config["INTAKE_START_RATE_LIMIT"],
+    scope="intake-start",
+    exempt_when=lambda: not _starting(**(request.view_args or {})),
+)
 def step(slug: str, step: str) -> str | Response:
     case = _case(slug)
-    if step not in _steps(case):
+    steps = _steps(case)
+    if step not in steps:
         abort(404)
-    claim = _require_draft(case)
+    claim = _draft(case)
+    if step == steps[0] and (claim is None or claim.status != ClaimStatus.DRAFT):
+        # The case page's button leads here: the draft is made when these first answers are
+        # sent (one request, not a "start" and then a step). A submitted claim's cookie does
+        # not stand in the way of a new claim from the same browser.
+        return _eligibility(case, None)
+    claim = _require_draft(case, claim)
     handler = STEP_HANDLERS[step]
     return handler(case, claim)
 
 
-def _render(case: Case, claim: Claim, step: str, template: str | None = None, **context: Any) -> str:
-    steps = steps_for(case)
+def _render(case: Case, claim: Claim | None, step: str, template: str | None = None, **context: Any) -> str:
+    steps = _steps(case)
     return render_template(
         f"intake/step_{template or step}.html",
         case=case,
@@ -143,8 +165,10 @@ def _render(case: Case, claim: Claim, step: str, template: str | None = None, **
     )
 
 
-def _eligibility(case: Case, claim: Claim) -> str | Response:
-    saved = {f"q_{k}": ("yes" if v else "no") for k, v in (claim.eligibility_answers or {}).items()}
+def _eligibility(case: Case, claim: Claim | None) -> str | Response:
+    """The first step; ``claim`` None: no draft yet, made when the answers are sent."""
+    answered = claim.eligibility_answers if claim is not None else None
+    saved = {f"q_{k}": ("yes" if v else "no") for k, v in (answered or {}).items()}
     form = (
         eligibility_form(case.eligibility_questions, current_language(), **saved)
         if request.method == "GET"
@@ -152,6 +176,8 @@ def _eligibility(case: Case, claim: Claim) -> str | Response:
     )
     if request.method == "POST" and form.validate():
         answers = {q["code"]: form[f"q_{q['code']}"].data == "yes" for q in case.eligibility_questions}
+        if claim is None:
+            claim, g.draft_token = start_draft(case, request.remote_addr)
         failed = save_eligibility(claim, answers)
         db.session.commit()
         if failed:
@@ -227,16 +253,15 @@ def _evidence(case: Case, claim: Claim) -> str | Response:
     if request.method == "POST" and form.validate_on_submit():
         upload = form.file.data
         try:
-            job = add_claim_evidence(
+            add_claim_evidence(
                 claim, upload.stream, kind=EvidenceKind(form.kind.data), filename=upload.filename
-            )[1]
+            )
         except UploadRefused as refused:
             db.session.rollback()
             form.file.errors.append(refused.message)
         else:
-            # The original is durable; re-encoding runs in the background, nobody waits on it.
+            # The original is durable; its derivative is made once the claim is submitted.
             db.session.commit()
-            dispatch(job)
             flash(_("Pièce ajoutée."), "info")
             return _go(case, "evidence")
     return _render(case, claim, "evidence", form=form, labels=EVIDENCE_LABELS, max_files=MAX_FILES_PER_CLAIM)
@@ -245,7 +270,7 @@ def _evidence(case: Case, claim: Claim) -> str | Response:
 @bp.post("/c/<slug>/demande/evidence/<uuid:evidence_id>/remove")
 def remove_evidence(slug: str, evidence_id: uuid.UUID) -> Response:
     case = _case(slug)
-    claim = _require_draft(case)
+    claim = _require_draft(case, _draft(case))
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None or evidence.claim_id != claim.id:
         abort(404)
@@ -280,7 +305,7 @@ def _consent(case: Case, claim: Claim) -> str | Response:
             flash(_("Certaines étapes ne sont pas terminées : complétez-les avant de signer."), "error")
             return _go(case, missing_steps(claim)[0])
         try:
-            receipt_job = submit_claim(
+            jobs = submit_claim(
                 claim,
                 signature=form.signature.data,
                 legal_aid=form.legal_aid.data,
@@ -290,8 +315,8 @@ def _consent(case: Case, claim: Claim) -> str | Response:
                 idempotency_key=form.idempotency_key.data or "",
             )
             db.session.commit()
-            if receipt_job is not None:
-                dispatch(receipt_job)
+            for job in jobs:
+                dispatch(job)
         except (StaleDataError, sa.exc.IntegrityError):
             # A double click: the other request submitted it; same receipt.
             db.session.rollback()
@@ -356,7 +381,7 @@ def resume(slug: str) -> str | Response:
 @limiter.limit(lambda: current_app.config["RESUME_LINK_RATE_LIMIT"])
 def save_for_later(slug: str) -> str | Response:
     case = _case(slug)
-    claim = _require_draft(case)
+    claim = _require_draft(case, _draft(case))
     if not claim.claimant.email:
         flash(
             _("Indiquez d’abord votre adresse électronique (étape Coordonnées) pour recevoir un lien."),

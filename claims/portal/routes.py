@@ -31,7 +31,7 @@ from ..cases.models import CaseText, TextKind
 from ..claimants.models import Claim, ClaimStatus
 from ..evidence.checks import UploadRefused
 from ..evidence.models import Evidence, EvidenceKind
-from ..evidence.operations import add_claim_evidence, open_evidence
+from ..evidence.operations import add_claim_evidence, derivative_jobs, open_evidence
 from ..extensions import db, limiter
 from ..filings.operations import tell_lawyers_of_change
 from ..i18n import current_language
@@ -238,11 +238,14 @@ def answer(request_id: uuid.UUID) -> tuple[str, int] | Response:
     if len(files) > MAX_FILES_PER_ANSWER:
         form.files.errors = [_("Joignez au plus %(n)s fichiers à la fois.", n=MAX_FILES_PER_ANSWER)]
         return _render_claim(form, 400)
-    jobs = []
     try:
-        for upload in files:
-            kind = EvidenceKind(form.kind.data)
-            jobs.append(add_claim_evidence(claim, upload.stream, kind=kind, filename=upload.filename)[1])
+        added = [
+            add_claim_evidence(
+                claim, upload.stream, kind=EvidenceKind(form.kind.data), filename=upload.filename
+            )
+            for upload in files
+        ]
+        jobs = derivative_jobs(added)  # a submitted claim: its reviewer waits for them
         answer_information_request(info, form.response.data)
     except UploadRefused as refused:
         db.session.rollback()

@@ -90,7 +90,7 @@ def test_whole_claim_with_three_uploads(
 
     check_accessibility(page, "review")
     assert "<b>chaque semaine</b>" in page.inner_text(".statement")  # shown as text, not markup
-    submit()
+    page.click("main a.button[href$='/consent']")
 
     check_accessibility(page, "consent")
     for box in ("#accept_privacy", "#accept_mandate", "#accept_fees", "#civil_party"):
@@ -110,7 +110,7 @@ def test_whole_claim_with_three_uploads(
     assert sorted(e.original_filename for e in evidence) == sorted(files)
     storage = current_vault().storage
     for item in evidence:
-        stored = storage._path(item.storage_key).read_bytes()
+        stored = storage.path_of(item.storage_key).read_bytes()
         original = files[item.original_filename]
         assert stored != original and original[:16] not in stored
 

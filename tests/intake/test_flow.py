@@ -38,7 +38,10 @@ def post(client: FlaskClient, step: str, data: dict[str, Any], **kwargs: Any) ->
 def fill_claim(
     client: FlaskClient, statement: str = "J’ai reçu des SMS frauduleux après la fuite, plusieurs fois."
 ) -> None:
-    assert client.post("/c/aphp-2021/start").location == "/c/aphp-2021/demande/eligibility"
+    # The case page's button is a link to the first step; its answers make the draft.
+    case_page = client.get("/c/aphp-2021").get_data(as_text=True)
+    assert 'href="/c/aphp-2021/demande/eligibility"' in case_page
+    assert client.get("/c/aphp-2021/demande/eligibility").status_code == 200  # no draft yet: the questions
     assert post(client, "eligibility", {"q_tested_2020": "yes", "q_notified": "yes"}).location.endswith(
         "/identity"
     )
@@ -115,7 +118,11 @@ def test_whole_claim_with_three_uploads(client: FlaskClient, demo_case: Any) -> 
     review = client.get("/c/aphp-2021/demande/review").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in review and "&lt;script&gt;alert(1)&lt;/script&gt;" in review
     assert "1\u202f800,00\u00a0€" in review
-    assert post(client, "review", {}).location.endswith("/consent")
+    assert 'href="/c/aphp-2021/demande/consent"' in review  # a link: the review saves nothing
+    # The originals are stored; their derivatives wait for the submission (a draft's serve nobody).
+    drafted = db.session.execute(sa.select(Evidence)).scalars().all()
+    assert [(e.status, e.derivative_storage_key) for e in drafted] == [(EvidenceStatus.PENDING, None)] * 3
+    db.session.expire_all()
     consent = {
         "accept_privacy": "y",
         "accept_mandate": "y",
@@ -138,6 +145,7 @@ def test_whole_claim_with_three_uploads(client: FlaskClient, demo_case: Any) -> 
     assert claim.form_seconds is not None and claim.honeypot_filled is False
     evidence = db.session.execute(sa.select(Evidence)).scalars().all()
     assert len(evidence) == 3 and all(e.status == EvidenceStatus.CLEAN for e in evidence)
+    assert all(e.derivative_storage_key and e.derivative_sha256 for e in evidence)
     mail = db.session.execute(sa.select(OutboxMessage)).scalar_one()
     assert reference in mail.subject
     attachment = mail.attachments[0]
@@ -164,7 +172,6 @@ def test_french_amounts_use_narrow_no_break_spaces() -> None:
 
 
 def test_not_eligible_is_explained(client: FlaskClient, demo_case: Any) -> None:
-    client.post("/c/aphp-2021/start")
     page = post(client, "eligibility", {"q_tested_2020": "yes", "q_notified": "no"}).get_data(as_text=True)
     assert "Vous ne pouvez pas vous joindre" in page and "informé(e) par l’AP-HP" in page
     assert client.get("/c/aphp-2021/demande/identity").status_code == 200  # can still correct answers
@@ -178,7 +185,7 @@ def test_steps_refuse_without_a_draft(client: FlaskClient, demo_case: Any) -> No
 def test_another_claimants_draft_is_out_of_reach(app: Flask, client: FlaskClient, demo_case: Any) -> None:
     fill_claim(client)
     other = app.test_client()
-    other.post("/c/aphp-2021/start")
+    post(other, "eligibility", {"q_tested_2020": "yes", "q_notified": "yes"})
     page = other.get("/c/aphp-2021/demande/contact").get_data(as_text=True)
     assert "Fontaine-au-Roi" not in page and "Elodie" not in page
     mine = db.session.execute(sa.select(Evidence.id)).first()
@@ -232,7 +239,6 @@ def test_markup_in_every_text_field_stays_text(client: FlaskClient, demo_case: A
     """HTML and reportlab markup typed anywhere is stored as typed and shown escaped, page and PDF."""
     import base64
 
-    client.post("/c/aphp-2021/start")
     post(client, "eligibility", {"q_tested_2020": "yes", "q_notified": "yes"})
     assert (
         post(

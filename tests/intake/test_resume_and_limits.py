@@ -108,7 +108,7 @@ def test_stale_drafts_are_purged(app: Flask, client: FlaskClient, demo_case: Any
         claim.claimant.data_key_id,
         [p for p in (Path(app.instance_path) / "vault").rglob("*") if p.is_file()],
     )
-    assert len(files) == 2  # original and derivative
+    assert len(files) == 1  # the original: a draft's derivatives are made when it is submitted
     runner = app.test_cli_runner()
     assert runner.invoke(args=["retention", "purge"]).output.splitlines()[0] == "purged 0 unfinished drafts"
     db.session.execute(sa.update(Claim).values(updated_at=utcnow() - timedelta(days=31)))
@@ -202,3 +202,38 @@ def test_capped_buffer_keeps_one_byte_more_than_its_cap() -> None:
     assert buffer.write(b"0123456789abcdef") == 16
     assert buffer.write(b"more") == 4
     assert buffer.getvalue() == b"0123456789a"
+
+
+def test_starting_claims_is_rate_limited_per_address(app: Flask, demo_case: Any) -> None:  # noqa: F811
+    """The first step's answers make the draft: those requests, and only those, count as starts."""
+    app.config["INTAKE_START_RATE_LIMIT"] = "4 per hour"
+    yes = {"q_tested_2020": "yes", "q_notified": "yes"}
+    assert [post(app.test_client(), "eligibility", yes).status_code for _ in range(3)] == [302] * 3
+    # Reading the first step, or answering it again on one's own draft, starts nothing.
+    client = app.test_client()
+    assert client.get("/c/aphp-2021/demande/eligibility").status_code == 200
+    assert post(client, "eligibility", yes).status_code == 302  # the fourth start
+    assert [post(client, "eligibility", yes).status_code for _ in range(3)] == [302] * 3
+    assert post(app.test_client(), "eligibility", yes).status_code == 429  # a fifth start
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Claim)) == 4
+
+
+def test_the_case_page_resumes_a_draft_where_it_was_left(client: FlaskClient, demo_case: Any) -> None:  # noqa: F811
+    fill_claim(client)  # eligibility, identity, contact
+    page = client.get("/c/aphp-2021").get_data(as_text=True)
+    assert "Reprendre ma demande" in page and 'href="/c/aphp-2021/demande/details"' in page
+
+
+def test_a_submitted_claim_does_not_stop_a_new_one_from_the_same_browser(
+    client: FlaskClient,
+    demo_case: Any,  # noqa: F811
+) -> None:
+    from tests.intake.test_flow import complete_claim
+
+    complete_claim(client)
+    first = db.session.execute(sa.select(Claim)).scalar_one()
+    page = client.get("/c/aphp-2021/demande/eligibility")
+    assert page.status_code == 200 and "checked" not in page.get_data(as_text=True)  # a blank first step
+    assert post(client, "eligibility", {"q_tested_2020": "yes", "q_notified": "yes"}).status_code == 302
+    claims = db.session.execute(sa.select(Claim).order_by(Claim.created_at)).scalars().all()
+    assert len(claims) == 2 and claims[0].id == first.id and claims[1].status.value == "draft"
