@@ -355,22 +355,37 @@ def same_ip_counts(claims: Sequence[Claim]) -> dict[uuid.UUID, int]:
     return {c.id: counts.get(c.source_ip_day_bidx, 0) for c in claims}
 
 
-def related_claims(claim: Claim, limit: int = 50) -> list[tuple[Claim, list[str]]]:
-    """Other claims sharing an identifier with this one, and which identifiers."""
+def _related_statement() -> sa.Select[Any]:
+    """Built once, in Core: the other claims' references and statuses, each index's value bound
+    (a NULL one matches nothing)."""
+    claims, claimants = Claim.__table__, Claimant.__table__
+    return (
+        sa.select(claims.c.reference, claims.c.status, *(claimants.c[f"{kind}_bidx"] for kind in INDEXES))
+        .join(claimants, claimants.c.id == claims.c.claimant_id)
+        .where(
+            sa.or_(*(claimants.c[f"{kind}_bidx"] == sa.bindparam(kind, type_=sa.String) for kind in INDEXES)),
+            claims.c.id != sa.bindparam("claim_id"),
+        )
+        .order_by(claims.c.created_at)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+
+
+_RELATED = _related_statement()
+
+
+def related_claims(claim: Claim, limit: int = 50) -> list[tuple[sa.Row[Any], list[str]]]:
+    """Other claims sharing an identifier with this one (their reference and status), and which ones.
+
+    Columns, not objects: the page links to the others, it shows nothing else of them.
+    """
     claimant = claim.claimant
     mine = {kind: getattr(claimant, f"{kind}_bidx") for kind in INDEXES}
-    shared = [getattr(Claimant, f"{kind}_bidx") == value for kind, value in mine.items() if value]
-    if not shared:
+    if not any(mine.values()):
         return []
-    others = db.session.execute(
-        with_claimant(sa.select(Claim).join(Claim.claimant))
-        .where(sa.or_(*shared), Claim.id != claim.id)
-        .order_by(Claim.created_at)
-        .limit(limit)
-    ).scalars()
+    others = db.session.execute(_RELATED, {**mine, "claim_id": claim.id, "limit": limit})
     return [
-        (other, [k for k, v in mine.items() if v and getattr(other.claimant, f"{k}_bidx") == v])
-        for other in others
+        (other, [k for k, v in mine.items() if v and getattr(other, f"{k}_bidx") == v]) for other in others
     ]
 
 

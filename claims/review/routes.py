@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
@@ -18,10 +20,9 @@ from ..accounts.access import access, guard
 from ..accounts.forms import ActionForm
 from ..accounts.models import Role, User, UserState
 from ..accounts.permissions import Permission, role_can
-from ..audit.models import AuditEvent
 from ..audit.operations import record_event
 from ..cases.models import Case
-from ..claimants.models import Claim, ClaimStatus
+from ..claimants.models import Claim, Claimant, ClaimStatus
 from ..evidence.models import Evidence
 from ..evidence.operations import open_derivative, open_evidence
 from ..extensions import db
@@ -29,6 +30,7 @@ from ..i18n import current_language
 from ..intake.forms import EVIDENCE_LABELS
 from ..jobs.operations import dispatch
 from .forms import InfoRequestForm, NoteForm, RejectForm, SavedFilterForm
+from .history import claim_history
 from .labels import EVENT_LABELS, REJECTION_LABELS, STATUS_LABELS, WARNING_LABELS
 from .models import SAVED_FILTER_KEYS, InfoRequest, Note
 from .operations import (
@@ -206,52 +208,120 @@ def _claim_or_404(reference: str) -> Claim:
     return claim
 
 
-def _history(claim: Claim) -> list[AuditEvent]:
-    return list(
-        db.session.execute(
-            sa.select(AuditEvent)
-            .where(AuditEvent.object_type == "claim", AuditEvent.object_id == str(claim.id))
-            .order_by(AuditEvent.id.desc())
-            .limit(500)
-        ).scalars()
-    )
+@cache
+def _claim_file_statements() -> dict[str, sa.Select[Any]]:
+    """The claim file's queries, built once (on first use: the mappers are configured by then).
+
+    The claim comes with its claimant, data key, case and harms in one query; its evidence
+    is a query of its own (joined, it would multiply the rows by the harms).
+    """
+    by_claim = sa.bindparam("claim_id")
+    return {
+        "claim": sa.select(Claim)
+        .where(Claim.reference == sa.bindparam("reference"))
+        .options(
+            joinedload(Claim.claimant).joinedload(Claimant.data_key),
+            joinedload(Claim.case),
+            joinedload(Claim.harms),
+        ),
+        "evidence": sa.select(Evidence).where(Evidence.claim_id == by_claim).order_by(Evidence.created_at),
+        "notes": sa.select(Note).where(Note.claim_id == by_claim).order_by(Note.created_at.desc()),
+        "requests": sa.select(InfoRequest)
+        .where(InfoRequest.claim_id == by_claim)
+        .order_by(InfoRequest.created_at.desc()),
+    }
+
+
+def _commit_view() -> None:
+    """Commit the view's audit event, keeping what the request has loaded as it is.
+
+    The transaction wrote that event only, and the page is rendered from what it read
+    a moment before: expiring it would reload each object, one query apiece.
+    """
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
+_STAFF_NAMES = sa.select(User.__table__.c.id, User.__table__.c.full_name).where(
+    User.__table__.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
+def _staff_names(ids: set[str]) -> dict[str, str]:
+    """The names of these staff members (ids as the audit log writes them): names only, no account."""
+    wanted = set()
+    for value in ids:
+        try:
+            wanted.add(uuid.UUID(value))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    rows = db.session.execute(_STAFF_NAMES, {"ids": list(wanted)})
+    return {str(user_id): name for user_id, name in rows}
 
 
 @bp.get("/<reference>")
 @access(Permission.VIEW_CLAIMS)
 def claim_file(reference: str) -> str:
-    claim = _claim_or_404(reference)
+    queries = _claim_file_statements()
+    claim = (
+        db.session.execute(queries["claim"], {"reference": reference.strip().upper()})
+        .unique()
+        .scalar_one_or_none()
+    )
+    if claim is None or claim.status == ClaimStatus.DRAFT:
+        abort(404)
+    by_claim = {"claim_id": claim.id}
+    evidence = db.session.execute(queries["evidence"], by_claim).scalars().all()
+    notes = db.session.execute(queries["notes"], by_claim).scalars().all()
+    info_requests = db.session.execute(queries["requests"], by_claim).scalars().all()
+    related = related_claims(claim)
+    # The view is recorded, then the history read in the same transaction: it shows this view,
+    # and no other event comes in between (the audit chain is locked until the commit).
     record_view(claim, actor=current_user)
-    db.session.commit()
-    staff = {str(u.id): u for u in db.session.execute(sa.select(User)).scalars()}
-    heads = {h["code"]: h for h in claim.case.heads_of_damage}
+    history = claim_history(claim.id)
+    staff = _staff_names(
+        {line.actor_id for line in history if line.actor_id and line.actor_type == "staff"}
+        | {str(n.author_id) for n in notes}
+        | ({str(claim.assignee_id)} if claim.assignee_id else set())
+    )
+    _commit_view()
     version = claim.version
+    role = current_user.role
+    may_decide = role_can(role, Permission.DECIDE_CLAIMS) and can_transition(
+        claim.status, ClaimStatus.ACCEPTED
+    )
+    may_request = role_can(role, Permission.REQUEST_INFORMATION) and can_transition(
+        claim.status, ClaimStatus.NEEDS_INFO
+    )
     return render_template(
         "review/claim.html",
         claim=claim,
         claimant=claim.claimant,
-        heads=heads,
-        history=_history(claim),
+        heads={h["code"]: h for h in claim.case.heads_of_damage},
+        evidence=evidence,
+        history=history,
         staff=staff,
         event_labels=EVENT_LABELS,
-        notes=db.session.execute(
-            sa.select(Note).where(Note.claim_id == claim.id).order_by(Note.created_at.desc())
-        )
-        .scalars()
-        .all(),
-        requests=db.session.execute(
-            sa.select(InfoRequest)
-            .where(InfoRequest.claim_id == claim.id)
-            .order_by(InfoRequest.created_at.desc())
-        )
-        .scalars()
-        .all(),
-        related=related_claims(claim),
+        notes=notes,
+        requests=info_requests,
+        related=related,
         action=ActionForm(),
-        reject_form=RejectForm(version=version),
-        info_form=InfoRequestForm(version=version, due_on=date.today() + timedelta(days=14)),
-        note_form=NoteForm(),
-        can=lambda permission: role_can(current_user.role, Permission(permission)),
+        # The decision forms only where the page shows them.
+        reject_form=RejectForm(version=version) if may_decide else None,
+        info_form=InfoRequestForm(version=version, due_on=date.today() + timedelta(days=14))
+        if may_request
+        else None,
+        note_form=NoteForm() if role_can(role, Permission.WRITE_NOTES) else None,
+        may_decide=may_decide,
+        may_request=may_request,
+        can=lambda permission: role_can(role, Permission(permission)),
         can_transition=lambda target: can_transition(claim.status, ClaimStatus(target)),
         version=version,
     )
