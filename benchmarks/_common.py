@@ -15,6 +15,7 @@ from flask import Flask
 
 from claims import create_app
 from claims.extensions import db
+from claims.testing import FreshContextClient
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -31,6 +32,7 @@ def benchmark_app(**overrides: Any) -> Iterator[Flask]:
         app = create_app(
             "testing", {"DATABASE_URL": url, **overrides}, instance_path=str(Path(tmp) / "instance")
         )
+        app.test_client_class = FreshContextClient  # each request as a server runs it
         with app.app_context():
             db.drop_all()
             db.create_all()

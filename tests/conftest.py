@@ -24,6 +24,7 @@ from claims.cases.models import Case, CaseStatus, Procedure
 from claims.claimants.models import Claim, Claimant, ClaimHarm, ClaimStatus
 from claims.claimants.operations import generate_reference
 from claims.extensions import db
+from claims.testing import FreshContextClient
 from claims.types import utcnow
 
 TEST_DATABASE_URL = os.environ.get("RECOURS_TEST_DATABASE_URL")
@@ -65,20 +66,6 @@ def make_app(tmp_path: Path) -> Iterator[Any]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-
-
-class FreshContextClient(FlaskClient):
-    """Each request in its own app context, as in production.
-
-    The ``app`` fixture keeps an app context pushed for the test's own
-    database work; Flask would reuse it for every request, sharing ``g`` and
-    the database session between requests (and with the test) in a way a
-    real server never does.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import STAFF_PASSWORD, FreshContextClient, database_url
+from claims.testing import FreshContextClient
+from tests.conftest import STAFF_PASSWORD, database_url
 
 
 def test_staff_cookie_attributes_in_production(
