@@ -42,7 +42,8 @@ The fan-out runs on one worker whatever the number of workers, and so does most 
 pack (its PDF, the longest of its three files) (Amdahl): with S seconds of them and B of
 bundles on one worker, two workers give at best (S + B) / (S + B / 2). So the figures also give the bundle phase alone (from the
 dispatch to the last bundle job's end, from the jobs' own timestamps), its speed-up,
-the pack jobs' time and the best speed-up that serial part allows. Other processes
+the pack jobs' time (from the first one's start to the last one's end, and each one's
+own: celery_pack_pdf_seconds_1w…) and the best speed-up that serial part allows. Other processes
 running on the machine take cores from the workers: before each pair of runs, a pure
 Python loop is timed in one process, then twice the work in two processes at once; that
 ``machine_2_vs_1_cpu_speedup`` (2 on two idle cores) bounds what two workers can give.
@@ -564,6 +565,13 @@ def _run_export(filing_id: int, lawyer_id: uuid.UUID) -> dict[str, float]:
         "pack_job_seconds": (
             max(job.finished_at for job in pack_jobs) - min(job.started_at for job in pack_jobs)
         ).total_seconds(),
+        # Each of them on its own: the PDF, the ZIP, the CSV.
+        **{
+            f"pack_{job.params['part'].removeprefix('pack_')}_seconds": (
+                job.finished_at - job.started_at
+            ).total_seconds()
+            for job in pack_jobs
+        },
     }
     db.session.rollback()
     return phases
@@ -622,6 +630,8 @@ def measure_celery(quick: bool) -> tuple[dict[str, Any], dict[str, float]]:
         figures[f"celery_export_seconds_{count}w"] = round(median(count, "seconds"), 2)
         figures[f"celery_bundle_phase_seconds_{count}w"] = round(median(count, "bundle_phase_seconds"), 2)
         figures[f"celery_pack_job_seconds_{count}w"] = round(median(count, "pack_job_seconds"), 2)
+        for part in ("pdf", "zip", "csv"):
+            figures[f"celery_pack_{part}_seconds_{count}w"] = round(median(count, f"pack_{part}_seconds"), 2)
     figures["celery_bundle_phase_2_vs_1_speedup"] = round(
         median(1, "bundle_phase_seconds") / median(2, "bundle_phase_seconds"), 2
     )
