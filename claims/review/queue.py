@@ -13,7 +13,7 @@ import base64
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -293,21 +293,37 @@ def describe(claims: Sequence[Claim]) -> list[QueueRow]:
     )
     shared = shared_identifiers(claims)
     same_ip = same_ip_counts(claims)
-    rows = []
-    for claim in claims:
-        badges = [f"duplicate_{kind}" for kind in shared.get(claim.id, ())]
-        if claim.honeypot_filled:
-            badges.append("honeypot")
-        if claim.form_seconds is not None and claim.form_seconds < FAST_FORM_SECONDS:
-            badges.append("fast_form")
-        if same_ip.get(claim.id, 0) > SAME_IP_DAY_LIMIT:
-            badges.append("same_ip")
-        if claim.id in flagged:
-            badges.append("evidence_flagged")
-        if claim.id in overdue:
-            badges.append("overdue")
-        rows.append(QueueRow(claim, counts.get(claim.id, 0), badges))
-    return rows
+    return [
+        QueueRow(
+            claim,
+            counts.get(claim.id, 0),
+            badges(
+                claim,
+                shared=shared.get(claim.id, ()),
+                same_ip=same_ip.get(claim.id, 0),
+                flagged=claim.id in flagged,
+                overdue=claim.id in overdue,
+            ),
+        )
+        for claim in claims
+    ]
+
+
+def badges(claim: Claim, *, shared: Iterable[str], same_ip: int, flagged: bool, overdue: bool) -> list[str]:
+    """The claim's warning badges (WARNING_LABELS' codes), in the order the queue and the
+    claim file show them: the identifiers another claim shares, then the fraud signals."""
+    found = [f"duplicate_{kind}" for kind in shared]
+    if claim.honeypot_filled:
+        found.append("honeypot")
+    if claim.form_seconds is not None and claim.form_seconds < FAST_FORM_SECONDS:
+        found.append("fast_form")
+    if same_ip > SAME_IP_DAY_LIMIT:
+        found.append("same_ip")
+    if flagged:
+        found.append("evidence_flagged")
+    if overdue:
+        found.append("overdue")
+    return found
 
 
 INDEXES = ("email", "phone", "nir", "identity", "address")

@@ -32,7 +32,7 @@ from ..jobs.operations import dispatch
 from .forms import InfoRequestForm, NoteForm, RejectForm, SavedFilterForm
 from .history import claim_history
 from .labels import EVENT_LABELS, REJECTION_LABELS, STATUS_LABELS, WARNING_LABELS
-from .models import SAVED_FILTER_KEYS, InfoRequest, Note
+from .models import SAVED_FILTER_KEYS, InfoRequest, InfoRequestStatus, Note
 from .operations import (
     ReviewError,
     accept,
@@ -45,7 +45,18 @@ from .operations import (
     request_information,
     start_review,
 )
-from .queue import BadFilter, QueueFilter, SearchNotUnderstood, filter_from_args, page, related_claims
+from .queue import (
+    FLAGGED_EVIDENCE,
+    INDEXES,
+    BadFilter,
+    QueueFilter,
+    SearchNotUnderstood,
+    badges,
+    filter_from_args,
+    page,
+    related_claims,
+    same_ip_counts,
+)
 from .saved_filters import (
     SavedFilterError,
     delete_filter,
@@ -282,6 +293,16 @@ def claim_file(reference: str) -> str:
     notes = db.session.execute(queries["notes"], by_claim).scalars().all()
     info_requests = db.session.execute(queries["requests"], by_claim).scalars().all()
     related = related_claims(claim)
+    # The queue's badges, each with its explanation: from what the page has read, plus the
+    # count of claims from the same address that day.
+    today = date.today()
+    warnings = badges(
+        claim,
+        shared=[kind for kind in INDEXES if any(kind in kinds for _, kinds in related)],
+        same_ip=same_ip_counts([claim]).get(claim.id, 0),
+        flagged=any(e.status in FLAGGED_EVIDENCE for e in evidence),
+        overdue=any(r.status == InfoRequestStatus.OPEN and r.due_on < today for r in info_requests),
+    )
     # The view is recorded, then the history read in the same transaction: it shows this view,
     # and no other event comes in between (the audit chain is locked until the commit).
     record_view(claim, actor=current_user)
@@ -312,6 +333,7 @@ def claim_file(reference: str) -> str:
         notes=notes,
         requests=info_requests,
         related=related,
+        warnings=warnings,
         action=ActionForm(),
         # The decision forms only where the page shows them.
         reject_form=RejectForm(version=version) if may_decide else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,11 +15,14 @@ from flask.testing import FlaskClient
 from claims.audit.models import AuditEvent
 from claims.audit.operations import claimant_event, record_event, verify_chain
 from claims.claimants.models import Claim, ClaimStatus
-from claims.evidence.models import EvidenceKind
+from claims.evidence.models import EvidenceKind, EvidenceStatus
 from claims.evidence.operations import accept_evidence, make_derivative
 from claims.extensions import db
 from claims.review.history import claim_history
+from claims.review.labels import WARNING_LABELS
+from claims.review.models import InfoRequest
 from claims.review.operations import add_note, assign, record_view
+from claims.review.queue import SAME_IP_DAY_LIMIT, QueueFilter, page
 from tests.evidence.test_uploads import jpeg
 from tests.review.test_review import submitted
 
@@ -240,3 +244,46 @@ def test_the_file_is_read_with_its_view_in_one_transaction_then_rendered_without
     assert sent.count("COMMIT") == 1 and sent[-1] == "COMMIT" and sent.count("INSERT") == 1
     assert "cni.jpg" in html and "Anne Relectrice" in html and "Pièce d’identité à vérifier." in html
     assert "Dossier consulté — Test lawyer" in history_lines(html)[0]
+
+
+def signals_of(html: str) -> str:
+    return " ".join(html[html.index('id="h-signals"') : html.index('id="h-identity"')].split())
+
+
+def test_the_file_shows_the_queue_s_badges_each_with_its_explanation(
+    app: Flask, client: FlaskClient, make_claim: Any, make_claimant: Any, make_staff: Any, login_as: Any
+) -> None:
+    reviewer = make_staff("paralegal")
+    clean = submitted(make_claim, make_claimant, form_seconds=600)
+    suspicious = submitted(
+        make_claim, make_claimant, email="meme@example.fr", honeypot_filled=True, form_seconds=30,
+        source_ip_day_bidx="ip-day", status=ClaimStatus.IN_REVIEW,
+    )  # fmt: skip
+    submitted(make_claim, make_claimant, email="meme@example.fr", form_seconds=600)
+    for _ in range(SAME_IP_DAY_LIMIT):
+        submitted(make_claim, make_claimant, form_seconds=600, source_ip_day_bidx="ip-day")
+    flagged = accept_evidence(suspicious, io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename="x.jpg")
+    flagged.status = EvidenceStatus.FLAGGED
+    db.session.add(
+        InfoRequest(
+            claim=suspicious,
+            requested_by_id=reviewer.id,
+            due_on=date.today() - timedelta(days=1),
+            message="x",
+        )
+    )
+    db.session.commit()
+    queue_badges = {row.claim.reference: row.warnings for row in page(QueueFilter()).rows}
+    login_as("paralegal")
+
+    shown = signals_of(client.get(f"/console/claims/{suspicious.reference}").get_data(as_text=True))
+    expected = ["duplicate_email", "honeypot", "fast_form", "same_ip", "evidence_flagged", "overdue"]
+    assert queue_badges[suspicious.reference] == expected  # the same badges as the queue's line
+    for code in expected:
+        label, explanation = WARNING_LABELS[code]
+        assert f'<span class="badge badge-warning">{label}</span> {explanation}' in shown, code
+    assert "Aucun signal" not in shown
+
+    assert queue_badges[clean.reference] == []
+    shown = signals_of(client.get(f"/console/claims/{clean.reference}").get_data(as_text=True))
+    assert "Aucun signal d’alerte." in shown and "badge-warning" not in shown
