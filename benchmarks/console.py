@@ -340,14 +340,6 @@ class Seeder:
 # Measuring ---------------------------------------------------------------------------
 
 
-class RequestClient(FlaskClient):
-    """Each request in its own app context (and database session), as when served."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
 def make_lawyer() -> uuid.UUID:
     user = User(
         email="avocate.banc@cabinet.example",
@@ -532,7 +524,6 @@ def main() -> None:
     small, large = (1_000, 5_000) if args.quick else (1_000, 100_000)
     repeats = 5 if args.quick else 15
     with benchmark_app(RATELIMIT_ENABLED=False, JOBS_RUNNER="inline") as app:
-        app.test_client_class = RequestClient
         case = create_demo_case()
         db.session.commit()
         user_id = make_lawyer()

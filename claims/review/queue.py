@@ -264,33 +264,48 @@ def page(
     )
 
 
+# The page's grouped queries, built once (Core, each page's ids bound as an expanding list).
+_evidence, _requests, _claims = Evidence.__table__, InfoRequest.__table__, Claim.__table__
+# One pass over the page's evidence: how many, and how many flagged or rejected.
+_EVIDENCE_COUNTS = (
+    sa.select(
+        _evidence.c.claim_id,
+        sa.func.count(),
+        sa.func.sum(sa.case((_evidence.c.status.in_(FLAGGED_EVIDENCE), 1), else_=0)),
+    )
+    .where(_evidence.c.claim_id.in_(sa.bindparam("ids", expanding=True)))
+    .group_by(_evidence.c.claim_id)
+)
+_OVERDUE = (
+    sa.select(_requests.c.claim_id)
+    .where(
+        _requests.c.claim_id.in_(sa.bindparam("ids", expanding=True)),
+        _requests.c.status == InfoRequestStatus.OPEN,
+        _requests.c.due_on < sa.bindparam("today", type_=sa.Date),
+    )
+    .distinct()
+)
+_SAME_IP = (
+    sa.select(_claims.c.source_ip_day_bidx, sa.func.count())
+    .where(
+        _claims.c.source_ip_day_bidx.in_(sa.bindparam("values", expanding=True)),
+        _claims.c.status != ClaimStatus.DRAFT,
+    )
+    .group_by(_claims.c.source_ip_day_bidx)
+)
+
+
 def describe(claims: Sequence[Claim]) -> list[QueueRow]:
     """Evidence counts and warning badges for a page of claims, in a few grouped queries."""
     if not claims:
         return []
     ids = [c.id for c in claims]
-    # One pass over the page's evidence: how many, and how many flagged or rejected.
-    is_flagged = sa.case((Evidence.status.in_(FLAGGED_EVIDENCE), 1), else_=0)
     counts, flagged = {}, set()
-    for claim_id, count, flags in db.session.execute(
-        sa.select(Evidence.claim_id, sa.func.count(), sa.func.sum(is_flagged))
-        .where(Evidence.claim_id.in_(ids))
-        .group_by(Evidence.claim_id)
-    ):
+    for claim_id, count, flags in db.session.execute(_EVIDENCE_COUNTS, {"ids": ids}):
         counts[claim_id] = count
         if flags:
             flagged.add(claim_id)
-    overdue = set(
-        db.session.execute(
-            sa.select(InfoRequest.claim_id)
-            .where(
-                InfoRequest.claim_id.in_(ids),
-                InfoRequest.status == InfoRequestStatus.OPEN,
-                InfoRequest.due_on < date.today(),
-            )
-            .distinct()
-        ).scalars()
-    )
+    overdue = set(db.session.execute(_OVERDUE, {"ids": ids, "today": date.today()}).scalars())
     shared = shared_identifiers(claims)
     same_ip = same_ip_counts(claims)
     return [
@@ -361,13 +376,7 @@ def same_ip_counts(claims: Sequence[Claim]) -> dict[uuid.UUID, int]:
     values = {c.source_ip_day_bidx for c in claims} - {None}
     if not values:
         return {}
-    counts = dict(
-        db.session.execute(
-            sa.select(Claim.source_ip_day_bidx, sa.func.count())
-            .where(Claim.source_ip_day_bidx.in_(values), Claim.status != ClaimStatus.DRAFT)
-            .group_by(Claim.source_ip_day_bidx)
-        ).all()
-    )
+    counts: dict[str, int] = dict(db.session.execute(_SAME_IP, {"values": list(values)}).all())
     return {c.id: counts.get(c.source_ip_day_bidx, 0) for c in claims}
 
 

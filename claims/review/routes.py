@@ -82,14 +82,19 @@ def review_labels() -> dict[str, Any]:
     }
 
 
-def _reviewers() -> list[User]:
-    return list(
-        db.session.execute(
-            sa.select(User)
-            .where(User.role.in_([Role.PARALEGAL, Role.LAWYER]), User.state == UserState.ACTIVE)
-            .order_by(User.full_name)
-        ).scalars()
+# The filter's choices, in Core: the ids and the names the lists show, not whole accounts
+# (password hashes, second-factor secrets) or whole cases (their long texts).
+_REVIEWERS = (
+    sa.select(User.__table__.c.id, User.__table__.c.full_name)
+    .where(
+        User.__table__.c.role.in_([Role.PARALEGAL, Role.LAWYER]),
+        User.__table__.c.state == UserState.ACTIVE,
     )
+    .order_by(User.__table__.c.full_name)
+)
+_CASE_CHOICES = sa.select(
+    Case.__table__.c.id, Case.__table__.c.title, Case.__table__.c.heads_of_damage
+).order_by(Case.__table__.c.title)
 
 
 @bp.get("")
@@ -112,7 +117,7 @@ def queue() -> str:
             "error",
         )
         result = page(QueueFilter(case_id=queue_filter.case_id, status=queue_filter.status))
-    cases = db.session.execute(sa.select(Case).order_by(Case.title)).scalars().all()
+    cases = db.session.execute(_CASE_CHOICES).all()
     heads = {h["code"]: h for case in cases for h in case.heads_of_damage}
     keep = {k: v for k, v in request.args.items() if k not in ("after", "before", "last") and v}
     current_filter = {k: v for k, v in keep.items() if k in SAVED_FILTER_KEYS}
@@ -126,7 +131,7 @@ def queue() -> str:
         save_form=SavedFilterForm(),
         cases=cases,
         heads=heads,
-        reviewers=_reviewers(),
+        reviewers=db.session.execute(_REVIEWERS).all(),
         statuses=[s for s in ClaimStatus if s != ClaimStatus.DRAFT],
         action=ActionForm(),
         can_assign=role_can(current_user.role, Permission.REVIEW_CLAIMS),
