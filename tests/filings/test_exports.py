@@ -103,7 +103,7 @@ def test_export_fans_out_bundles_then_assembles_the_pack(
     assert len(rows) == 4
 
     for export in (pack, archive, listing, *files[ExportKind.BUNDLE]):  # encrypted at rest
-        stored = current_vault().storage._path(export.storage_key).read_bytes()
+        stored = current_vault().storage.path_of(export.storage_key).read_bytes()
         assert b"%PDF" not in stored and b"PK\x03\x04" not in stored and b"NomA" not in stored
 
 
