@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, BinaryIO
 
+import sqlalchemy as sa
+
 from ..audit.operations import record_event
 from ..extensions import db
 from ..jobs.operations import enqueue, handler
@@ -146,6 +148,11 @@ MAX_FILES_PER_CLAIM = 10
 MAX_TOTAL_BYTES = 60 * 1024 * 1024
 
 
+_CLAIM_PIECES = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Evidence.__table__.c.size), 0)).where(
+    Evidence.__table__.c.claim_id == sa.bindparam("claim_id")
+)
+
+
 def add_claim_evidence(
     claim: Claim, upload: IO[bytes], *, kind: EvidenceKind, filename: str | None
 ) -> Evidence:
@@ -154,9 +161,12 @@ def add_claim_evidence(
 
     The derivative is the caller's to ask for (``derivative_jobs``): the portal at once, the
     intake when the claim is submitted."""
-    if len(claim.evidence) >= MAX_FILES_PER_CLAIM:
+    # Counted in the database: one aggregate, no Evidence object loaded. (Two uploads sent
+    # at the same instant to one claim may both pass the last free place, as before.)
+    count, total = db.session.execute(_CLAIM_PIECES, {"claim_id": claim.id}).one()
+    if count >= MAX_FILES_PER_CLAIM:
         raise UploadRefused("too_many_files")
-    if sum(e.size for e in claim.evidence) >= MAX_TOTAL_BYTES:
+    if total >= MAX_TOTAL_BYTES:
         raise UploadRefused("total_too_large")
     return accept_evidence(claim, upload, kind=kind, filename=filename)
 

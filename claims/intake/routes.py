@@ -50,11 +50,13 @@ from .operations import (
     use_resume_link,
 )
 
+_CASE_BY_SLUG = sa.select(Case).where(Case.slug == sa.bindparam("slug"))  # every request: built once
+
 
 def _case(slug: str) -> Case:
     """The open case of the URL, looked up once per request (the start limit asks first)."""
     if g.get("intake_case_slug") != slug:
-        g.intake_case = db.session.execute(sa.select(Case).where(Case.slug == slug)).scalar_one_or_none()
+        g.intake_case = db.session.execute(_CASE_BY_SLUG, {"slug": slug}).scalar_one_or_none()
         g.intake_case_slug = slug
     case: Case | None = g.intake_case
     if case is None or case.status != CaseStatus.OPEN:

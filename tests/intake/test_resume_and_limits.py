@@ -237,3 +237,33 @@ def test_a_submitted_claim_does_not_stop_a_new_one_from_the_same_browser(
     assert post(client, "eligibility", {"q_tested_2020": "yes", "q_notified": "yes"}).status_code == 302
     claims = db.session.execute(sa.select(Claim).order_by(Claim.created_at)).scalars().all()
     assert len(claims) == 2 and claims[0].id == first.id and claims[1].status.value == "draft"
+
+
+def test_a_claim_takes_ten_pieces_and_60_mb_at_most(
+    client: FlaskClient,
+    demo_case: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The per-claim limits, counted in the database: the refusal says which, nothing is stored."""
+    from claims.evidence import operations
+    from tests.evidence.test_uploads import jpeg
+
+    fill_claim(client)
+
+    def upload(name: str) -> str:
+        response = post(client, "evidence", {"kind": "other", "file": (io.BytesIO(jpeg()), name)})
+        return response.get_data(as_text=True) if response.status_code == 200 else str(response.status_code)
+
+    assert [upload(f"photo{n}.jpg") for n in range(operations.MAX_FILES_PER_CLAIM)] == ["302"] * 10
+    assert "Vous avez déjà déposé 10 pièces, le maximum." in upload("onze.jpg")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 10
+
+    # The total: with a lower cap, the claim's stored bytes already reach it.
+    first = db.session.execute(sa.select(Evidence).order_by(Evidence.created_at)).scalars().first()
+    assert first is not None
+    db.session.execute(sa.delete(Evidence).where(Evidence.id != first.id))
+    db.session.commit()
+    stored = first.size
+    monkeypatch.setattr(operations, "MAX_TOTAL_BYTES", stored)
+    assert "60 Mo" in upload("deux.jpg")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)) == 1
