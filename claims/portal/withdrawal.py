@@ -19,7 +19,8 @@ from ..accounts.models import UserState
 from ..audit.operations import record_event
 from ..claimants.models import Claim, ClaimStatus
 from ..extensions import db
-from ..filings.models import Filing, FilingMember, FilingState
+from ..filings.exports import PACK_PARTS
+from ..filings.models import ExportKind, Filing, FilingExport, FilingMember, FilingState
 from ..mail.operations import delivery_job, queue_mail
 from ..review.operations import ReviewError, change_status
 from .retention import erase_claim
@@ -82,21 +83,28 @@ def _leave_filings(claim: Claim) -> list[Job]:
     jobs = []
     for member in members:
         filing = member.filing
-        removed = filing.state == FilingState.DRAFT
+        state = filing.state
+        removed = state == FilingState.DRAFT
         if removed:
             db.session.delete(member)
+        forgotten = _forget_generated_files(filing, claim)
         db.session.flush()
         record_event(
             "filing.member_withdrawn",
             object_type="filing",
             object_id=filing.id,
-            details={"claim": str(claim.id), "state": filing.state.value, "removed": removed},
+            details={
+                "claim": str(claim.id),
+                "state": state.value,
+                "removed": removed,
+                "files_deleted": forgotten,
+            },
         )
         author = filing.created_by
         if author is not None and author.state != UserState.DISABLED:
             message = queue_mail(
                 author.email,
-                *_filing_mail(claim, filing, removed),
+                *_filing_mail(claim, filing, removed, state, forgotten),
                 data_key=author.data_key,
                 purpose="filing_member_withdrawn",
             )
@@ -104,7 +112,31 @@ def _leave_filings(claim: Claim) -> list[Job]:
     return jobs
 
 
-def _filing_mail(claim: Claim, filing: Filing, removed: bool) -> tuple[str, str]:
+def _forget_generated_files(filing: Filing, claim: Claim) -> int:
+    """Delete the filing's generated files that hold the person's data (flush, no commit):
+    every generation of the pack (its PDF, ZIP and CSV list every party) and their own
+    bundles; returns how many.
+
+    Deleting a row deletes its wrapped file key: the file can no longer be decrypted, and
+    ``flask vault sweep`` removes it from the disk. The other parties' bundles stay. An
+    exported filing goes back to locked: its pack is to be generated again, without the party
+    (an erased claim gets no bundle).
+    """
+    generated = sa.or_(
+        FilingExport.kind.in_(PACK_PARTS),
+        sa.and_(FilingExport.kind == ExportKind.BUNDLE, FilingExport.claim_id == claim.id),
+    )
+    deleted = db.session.execute(
+        sa.delete(FilingExport).where(FilingExport.filing_id == filing.id, generated)
+    ).rowcount
+    if deleted and filing.state == FilingState.EXPORTED:
+        filing.state = FilingState.LOCKED
+    return deleted
+
+
+def _filing_mail(
+    claim: Claim, filing: Filing, removed: bool, state: FilingState, forgotten: int
+) -> tuple[str, str]:
     """Subject and body of the mail to the filing's author: the reference, never the person's name.
 
     In French, the firm's language (staff have no language setting, and the
@@ -116,11 +148,17 @@ def _filing_mail(claim: Claim, filing: Filing, removed: bool) -> tuple[str, str]
             f"Elle a été enlevée du dépôt n° {filing.id} ({filing.court}), qui est encore en préparation."
         )
     else:
-        state = "verrouillé" if filing.state == FilingState.LOCKED else "exporté"
+        done = "verrouillé" if state == FilingState.LOCKED else "exporté"
         situation = (
-            f"Le dépôt n° {filing.id} ({filing.court}) est déjà {state} : il contient désormais une "
+            f"Le dépôt n° {filing.id} ({filing.court}) est déjà {done} : il contient désormais une "
             "demande retirée. Vérifiez-le avant de le déposer au tribunal."
         )
+        if forgotten:
+            situation += (
+                " Les documents générés qui contenaient ses données (le dossier complet, le ZIP, la "
+                "liste des parties civiles et son bordereau) ont été supprimés : générez-les de "
+                "nouveau : la demande retirée n’y figurera plus."
+            )
     body = (
         f"Bonjour,\n\nLa personne a retiré sa demande {claim.reference} depuis son espace. {situation}\n\n"
         "Ses données personnelles ont été effacées ; seuls la référence, les dates et l’état de la "

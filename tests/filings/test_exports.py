@@ -184,3 +184,50 @@ def test_flask_filings_export_writes_the_three_files(
     assert (
         runner.invoke(args=["filings", "export", str(draft.id), "--out", str(tmp_path / "x")]).exit_code == 2
     )
+
+
+def test_a_withdrawal_deletes_the_generated_files_that_hold_the_person_s_data(
+    app: Flask, case: Case, make_claim: Any, make_claimant: Any, make_staff: Any
+) -> None:
+    """A withdrawn person's data must not outlive them in a pack: every generation of the pack
+    and their bundle go (the other parties' bundles stay); generated again, the pack leaves
+    them out."""
+    from claims.audit.models import AuditEvent
+    from claims.mail.models import OutboxMessage
+    from claims.portal.withdrawal import withdraw_claim
+
+    lawyer = make_staff("lawyer")
+    filing = locked_filing(case, lawyer, make_claim, make_claimant, parties=2)
+    for _ in range(2):  # two generations
+        job = start_export(filing, actor=lawyer)
+        db.session.commit()
+        dispatch(job)
+    db.session.expire_all()
+    assert filing.state == FilingState.EXPORTED and len(exports_of(filing.id)[ExportKind.PACK_PDF]) == 2
+    gone, kept = (m.claim for m in sorted(filing.members, key=lambda m: m.position))
+    gone_reference, kept_reference = gone.reference, kept.reference
+
+    withdraw_claim(gone)
+    db.session.commit()
+
+    found = exports_of(filing.id)
+    assert set(found) == {ExportKind.BUNDLE}
+    assert {e.claim_id for e in found[ExportKind.BUNDLE]} == {kept.id}
+    assert filing.state == FilingState.LOCKED
+    event = db.session.execute(
+        sa.select(AuditEvent).where(AuditEvent.action == "filing.member_withdrawn")
+    ).scalar_one()
+    assert event.details["files_deleted"] == 2 * (3 + 1)
+    mail = db.session.execute(
+        sa.select(OutboxMessage).where(OutboxMessage.data_key_id == lawyer.data_key_id)
+    ).scalar_one()
+    assert "ont été supprimés" in mail.body and gone_reference in mail.body
+
+    job = start_export(filing, actor=lawyer)
+    db.session.commit()
+    dispatch(job)
+    db.session.expire_all()
+    assert db.session.get_one(Job, job.id).status == JobStatus.SUCCEEDED
+    listing = next(e for e in exports_of(filing.id)[ExportKind.PACK_CSV])
+    text = b"".join(open_export(listing)).decode("utf-8-sig")
+    assert kept_reference in text and gone_reference not in text

@@ -340,7 +340,7 @@ def test_withdrawal_takes_the_claim_out_of_a_draft_filing_and_tells_its_author(
         sa.select(AuditEvent).where(AuditEvent.action == "filing.member_withdrawn")
     ).scalar_one()
     assert event.object_type == "filing" and event.object_id == str(filing.id)
-    assert event.details == {"claim": str(claim.id), "state": "draft", "removed": True}
+    assert event.details == {"claim": str(claim.id), "state": "draft", "removed": True, "files_deleted": 0}
 
 
 def test_a_locked_filing_keeps_its_frozen_member_and_its_author_is_warned(
