@@ -36,6 +36,11 @@ def event_digest(event: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
+# Every event runs these: built once.
+_PG_LOCK = sa.select(sa.func.pg_advisory_xact_lock(_PG_ADVISORY_LOCK))
+_LAST_HASH = sa.select(AuditEvent.__table__.c.hash).order_by(AuditEvent.__table__.c.id.desc()).limit(1)
+
+
 def record_event(
     action: str,
     *,
@@ -59,10 +64,8 @@ def record_event(
         remote_addr = request.remote_addr
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_ADVISORY_LOCK)))
-    last_hash = session.execute(
-        sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
+        session.execute(_PG_LOCK)
+    last_hash = session.execute(_LAST_HASH).scalar_one_or_none()
     event = AuditEvent(
         created_at=utcnow(),
         actor_type=actor_type,
