@@ -6,8 +6,8 @@ Measures, in the same run:
   checked by content and stored encrypted, consent; the review page is read,
   not posted: its button is a link), each request in its own app context as
   a server runs it, as the median over N claims (15; 6 with --quick): the
-  latency a claimant meets, the
-  local worker process having finished the previous claim's jobs (the
+  latency a claimant meets, the local worker process having finished the
+  previous claim's jobs (the
   sanitised derivatives and the receipt PDF with its mail, all started by the
   submission: untimed) before the next claim starts; the same claims back to
   back, the worker busy beside them, are reported as a figure too;
