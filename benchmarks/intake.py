@@ -7,10 +7,10 @@ Measures, in the same run:
   not posted: its button is a link), each request in its own app context as
   a server runs it, as the median over N claims (15; 6 with --quick): the
   latency a claimant meets, the local worker process having finished the
-  previous claim's jobs (the
-  sanitised derivatives and the receipt PDF with its mail, all started by the
-  submission: untimed) before the next claim starts; the same claims back to
-  back, the worker busy beside them, are reported as a figure too;
+  previous claim's jobs (the sanitised derivatives and the receipt PDF with
+  its mail, all started by the submission: untimed) before the next claim
+  starts; the same claims back to back, the worker busy beside them, are
+  reported as a figure too;
 * the baseline: a bare Flask endpoint receiving the same three files and
   writing them durably to disk (the file fsynced, then its folder, as
   anything acknowledged must be), per claim, alternating with the claims;
