@@ -19,6 +19,11 @@ def new_reference(prefix: str) -> str:
     return f"{prefix}-{body[:4]}-{body[4:]}"
 
 
+def normal_reference(typed: str) -> str:
+    """A reference as stored, from one typed or pasted (spaces around it, lower case)."""
+    return typed.strip().upper()
+
+
 def generate_reference(prefix: str) -> str:
     """A reference not used by any claim yet (the unique constraint guards races)."""
     while True:

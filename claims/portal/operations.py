@@ -11,6 +11,7 @@ from flask import current_app
 
 from ..audit.operations import claimant_event
 from ..claimants.models import Claim, Claimant, ClaimStatus
+from ..claimants.operations import normal_reference
 from ..crypto import compute_blind_index, hash_token
 from ..crypto.blind_index import normalise_email
 from ..extensions import db
@@ -39,7 +40,7 @@ def claims_for_sign_in(email: str, reference: str | None) -> list[Claim]:
         .limit(MAX_LINKS_PER_REQUEST)
     )
     if reference:
-        query = query.where(Claim.reference == reference.strip().upper())
+        query = query.where(Claim.reference == normal_reference(reference))
     return list(db.session.execute(query).scalars())
 
 

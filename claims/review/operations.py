@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ..audit.operations import record_event
 from ..claimants.models import Claim, ClaimStatus
+from ..claimants.operations import normal_reference
 from ..extensions import db
 from ..mail.operations import delivery_job, queue_mail
 from ..types import utcnow
@@ -243,7 +244,7 @@ def _mail_to(claim: Claim) -> dict[str, object]:
 
 def find_claim(reference: str) -> Claim | None:
     return db.session.execute(
-        sa.select(Claim).where(Claim.reference == reference.strip().upper())
+        sa.select(Claim).where(Claim.reference == normal_reference(reference))
     ).scalar_one_or_none()
 
 

@@ -23,6 +23,7 @@ from ..accounts.permissions import Permission, role_can
 from ..audit.operations import record_event
 from ..cases.models import Case
 from ..claimants.models import Claim, Claimant, ClaimStatus
+from ..claimants.operations import normal_reference
 from ..evidence.models import Evidence
 from ..evidence.operations import open_derivative, open_evidence
 from ..extensions import db
@@ -47,7 +48,6 @@ from .operations import (
 )
 from .queue import (
     FLAGGED_EVIDENCE,
-    INDEXES,
     BadFilter,
     QueueFilter,
     SearchNotUnderstood,
@@ -56,6 +56,7 @@ from .queue import (
     page,
     related_claims,
     same_ip_counts,
+    shared_identifiers,
 )
 from .saved_filters import (
     SavedFilterError,
@@ -217,11 +218,15 @@ def delete_queue_filter(filter_id: int) -> Response:
     return redirect(url_for("review.queue"))
 
 
-def _claim_or_404(reference: str) -> Claim:
-    claim = find_claim(reference)
+def _visible_or_404(claim: Claim | None) -> Claim:
+    """A claim the console may show: not a draft (a draft is the claimant's alone)."""
     if claim is None or claim.status == ClaimStatus.DRAFT:
         abort(404)
     return claim
+
+
+def _claim_or_404(reference: str) -> Claim:
+    return _visible_or_404(find_claim(reference))
 
 
 @cache
@@ -286,24 +291,22 @@ def _staff_names(ids: set[str]) -> dict[str, str]:
 @access(Permission.VIEW_CLAIMS)
 def claim_file(reference: str) -> str:
     queries = _claim_file_statements()
-    claim = (
-        db.session.execute(queries["claim"], {"reference": reference.strip().upper()})
+    claim = _visible_or_404(
+        db.session.execute(queries["claim"], {"reference": normal_reference(reference)})
         .unique()
         .scalar_one_or_none()
     )
-    if claim is None or claim.status == ClaimStatus.DRAFT:
-        abort(404)
     by_claim = {"claim_id": claim.id}
     evidence = db.session.execute(queries["evidence"], by_claim).scalars().all()
     notes = db.session.execute(queries["notes"], by_claim).scalars().all()
     info_requests = db.session.execute(queries["requests"], by_claim).scalars().all()
     related = related_claims(claim)
-    # The queue's badges, each with its explanation: from what the page has read, plus the
-    # count of claims from the same address that day.
+    # The queue's badges, each with its explanation: the queue's own queries for the shared
+    # identifiers and the same-address count, the rest from what the page has read.
     today = date.today()
     warnings = badges(
         claim,
-        shared=[kind for kind in INDEXES if any(kind in kinds for _, kinds in related)],
+        shared=shared_identifiers([claim]).get(claim.id, ()),
         same_ip=same_ip_counts([claim]).get(claim.id, 0),
         flagged=any(e.status in FLAGGED_EVIDENCE for e in evidence),
         overdue=any(r.status == InfoRequestStatus.OPEN and r.due_on < today for r in info_requests),
