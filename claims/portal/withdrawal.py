@@ -156,7 +156,7 @@ def _filing_mail(
         if forgotten:
             situation += (
                 " Les documents générés qui contenaient ses données (le dossier complet, le ZIP, la "
-                "liste des parties civiles et son bordereau) ont été supprimés : générez-les de "
+                "liste des parties civiles et son bordereau) ont été supprimés. Générez-les de "
                 "nouveau : la demande retirée n’y figurera plus."
             )
     body = (
