@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO
 import sqlalchemy as sa
 
 from ..audit.operations import record_event
+from ..claimants.models import Claim
 from ..extensions import db
 from ..jobs.operations import enqueue, handler
 from ..vault import StoredBlob, current_vault
@@ -24,7 +25,6 @@ from .models import Evidence, EvidenceKind, EvidenceStatus
 from .sanitise import sanitise
 
 if TYPE_CHECKING:
-    from ..claimants.models import Claim
     from ..jobs.models import Job
 
 
@@ -153,16 +153,29 @@ _CLAIM_PIECES = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Evidence
 )
 
 
+_CLAIMS = Claim.__table__
+# A write that changes nothing (see add_claim_evidence).
+_CLAIM_LOCK = (
+    sa.update(_CLAIMS).where(_CLAIMS.c.id == sa.bindparam("claim_id")).values(version=_CLAIMS.c.version)
+)
+
+
 def add_claim_evidence(
     claim: Claim, upload: IO[bytes], *, kind: EvidenceKind, filename: str | None
 ) -> Evidence:
     """A claimant's upload (the intake form, an answer in the portal): the claim's limits on
     count and total size, then ``accept_evidence`` (flush, no commit). Raises UploadRefused.
 
+    The claim's row stays locked until the caller's commit or rollback, so two uploads sent
+    at the same instant to one claim are counted one after the other.
+
     The derivative is the caller's to ask for (``derivative_jobs``): the portal at once, the
     intake when the claim is submitted."""
-    # Counted in the database: one aggregate, no Evidence object loaded. (Two uploads sent
-    # at the same instant to one claim may both pass the last free place, as before.)
+    # A write that changes nothing, before counting: PostgreSQL locks the claim's row, SQLite
+    # takes its write lock. A second upload to the claim waits here until the first is
+    # committed, then counts it. (A SELECT ... FOR UPDATE would do on PostgreSQL only.)
+    db.session.execute(_CLAIM_LOCK, {"claim_id": claim.id})
+    # Counted in the database: one aggregate, no Evidence object loaded.
     count, total = db.session.execute(_CLAIM_PIECES, {"claim_id": claim.id}).one()
     if count >= MAX_FILES_PER_CLAIM:
         raise UploadRefused("too_many_files")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
+import threading
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,6 +18,8 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
+from claims.claimants.models import Claim, ClaimStatus
+from claims.evidence import operations
 from claims.evidence.checks import UploadRefused, check_upload, clean_filename
 from claims.evidence.models import Evidence, EvidenceKind, EvidenceStatus
 from claims.evidence.operations import accept_evidence, make_derivative, open_derivative, open_evidence
@@ -142,6 +146,61 @@ def test_size_limit(make_claim: Any) -> None:
             max_bytes=4096,
         )
     assert refused.value.code == "too_large"
+
+
+def test_two_uploads_at_the_same_instant_cannot_pass_the_piece_limit(
+    app: Flask, make_claim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nine pieces, two uploads at once, each in its own request (thread, session, connection):
+    one is stored, the other refused; never eleven pieces. Each upload is held after its count
+    until the other has counted too or a second has passed: without the claim's lock, both
+    count nine and both are stored."""
+    claim = make_claim(status=ClaimStatus.DRAFT)
+    claim_id = claim.id
+    for number in range(operations.MAX_FILES_PER_CLAIM - 1):
+        operations.add_claim_evidence(
+            claim, io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename=f"{number}.jpg"
+        )
+    db.session.commit()
+
+    both_counted = threading.Barrier(2, timeout=1)
+    accept = operations.accept_evidence
+
+    def held_after_the_count(*args: Any, **kwargs: Any) -> Evidence:
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other waits for this commit
+            both_counted.wait()
+        return accept(*args, **kwargs)
+
+    monkeypatch.setattr(operations, "accept_evidence", held_after_the_count)
+    outcomes: list[str] = []
+
+    def upload(name: str) -> None:
+        with app.app_context():
+            try:
+                operations.add_claim_evidence(
+                    db.session.get_one(Claim, claim_id),
+                    io.BytesIO(jpeg()),
+                    kind=EvidenceKind.OTHER,
+                    filename=name,
+                )
+            except UploadRefused as refused:
+                db.session.rollback()
+                outcomes.append(refused.code)
+            else:
+                db.session.commit()
+                outcomes.append("stored")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=upload, args=(f"{side}.jpg",)) for side in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["stored", "too_many_files"]
+    db.session.expire_all()
+    pieces = db.session.scalar(sa.select(sa.func.count()).where(Evidence.claim_id == claim_id))
+    assert pieces == operations.MAX_FILES_PER_CLAIM
 
 
 def test_type_comes_from_content_not_name(make_claim: Any) -> None:
