@@ -111,6 +111,10 @@ class Config:
     # started a second time elsewhere. A worker process killed under a live worker (the OOM
     # killer) is not concerned: its job is given back at once.
     CELERY_VISIBILITY_TIMEOUT = 4 * 3600
+    # Seconds after which a job still running is taken to have lost its runner (a local worker
+    # gone with its web process, a Celery message lost with Redis): ``flask jobs run`` runs it
+    # again. Longer than the longest job and than CELERY_VISIBILITY_TIMEOUT.
+    JOBS_STALE_AFTER = 8 * 3600
 
     LANGUAGES = ("fr", "en")
     BABEL_DEFAULT_LOCALE = "fr"

@@ -13,6 +13,11 @@ jobs_cli = AppGroup("jobs", help="Background jobs.")
 @jobs_cli.command("run")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
 def run(limit: int) -> None:
-    """Run jobs still queued (left by a crash or a restart); safe to run from cron."""
+    """Run jobs still queued (left by a crash or a restart), then take over jobs left running
+    for longer than RECOURS_JOBS_STALE_AFTER seconds (their runner died); safe to run from cron."""
     import_handlers()
-    click.echo(f"ran {run_queued(limit)} jobs")
+    ran, taken_over = run_queued(limit)
+    click.echo(
+        f"ran {ran} jobs"
+        + (f", {taken_over} of them left running by a runner that died" if taken_over else "")
+    )

@@ -10,7 +10,8 @@ Runners (JOBS_RUNNER):
 * "celery" (production, scale-out): Celery workers over Redis (``celery_runner``);
 * "inline" (tests): right after the commit, in the request.
 
-``flask jobs run`` runs whatever is still queued, e.g. after a crash.
+``flask jobs run`` runs whatever is still queued, e.g. after a crash, and takes over a job
+left running for longer than JOBS_STALE_AFTER seconds (its runner died).
 Handlers are registered by kind and take the job's params (ids only).
 """
 
@@ -23,6 +24,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -125,17 +127,34 @@ def finish_job(job_id: uuid.UUID, *, failed: str | None = None, result: dict[str
     )
 
 
-def run_queued(limit: int = 100) -> int:
-    ids = (
+def run_queued(limit: int = 100) -> tuple[int, int]:
+    """Run the jobs left queued, oldest first, then take over those left running for longer
+    than JOBS_STALE_AFTER seconds: their runner died with its process or its machine (a local
+    worker goes with its web process; a Celery message can be lost with Redis). Returns
+    (jobs run, of which taken over)."""
+    queued = (
         db.session.execute(
             sa.select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at).limit(limit)
         )
         .scalars()
         .all()
     )
-    for job_id in ids:
+    for job_id in queued:
         run_job(job_id)
-    return len(ids)
+    stale_since = utcnow() - timedelta(seconds=current_app.config["JOBS_STALE_AFTER"])
+    stale = (
+        db.session.execute(
+            sa.select(Job.id)
+            .where(Job.status == JobStatus.RUNNING, Job.started_at < stale_since)
+            .order_by(Job.created_at)
+            .limit(max(limit - len(queued), 0))
+        )
+        .scalars()
+        .all()
+    )
+    for job_id in stale:
+        run_job(job_id, take_over=True)
+    return len(queued) + len(stale), len(stale)
 
 
 FACTORY_KEY = "recours_factory"

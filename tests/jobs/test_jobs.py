@@ -8,6 +8,7 @@ import struct
 import time
 import zlib
 from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from claims.extensions import db
 from claims.jobs import operations
 from claims.jobs.models import Job, JobStatus
 from claims.jobs.operations import dispatch, enqueue, stop_runner
+from claims.types import utcnow
 from tests.evidence.test_uploads import jpeg
 
 
@@ -79,6 +81,32 @@ def test_cli_runs_jobs_left_queued(app: Flask, make_claim: Any) -> None:
     db.session.expire_all()
     assert db.session.execute(sa.select(Job.status)).scalar_one() == JobStatus.SUCCEEDED
     assert db.session.get(type(evidence), evidence.id).derivative_storage_key is not None
+
+
+def test_cli_takes_over_a_job_left_running_only_once_it_is_stale(app: Flask, make_claim: Any) -> None:
+    """A job still RUNNING long after it started lost its runner (a local worker gone with
+    its web process): ``flask jobs run`` runs it again. One that started recently is left
+    to its runner."""
+    claim = make_claim()
+    pieces = [
+        accept_evidence(claim, io.BytesIO(jpeg()), kind=EvidenceKind.OTHER, filename=f"{name}.jpg")
+        for name in ("stale", "recent")
+    ]
+    stale, recent = (enqueue("evidence.derivative", evidence_id=str(e.id)) for e in pieces)
+    limit = app.config["JOBS_STALE_AFTER"]
+    for job, age in ((stale, limit + 60), (recent, limit - 60)):
+        job.status = JobStatus.RUNNING
+        job.started_at = utcnow() - timedelta(seconds=age)
+    db.session.commit()
+    stale_id, recent_id = stale.id, recent.id
+
+    result = app.test_cli_runner().invoke(args=["jobs", "run"])
+    assert result.output.strip() == "ran 1 jobs, 1 of them left running by a runner that died"
+    db.session.expire_all()
+    assert db.session.get_one(Job, stale_id).status == JobStatus.SUCCEEDED
+    assert db.session.get(type(pieces[0]), pieces[0].id).derivative_storage_key is not None
+    assert db.session.get_one(Job, recent_id).status == JobStatus.RUNNING
+    assert db.session.get(type(pieces[1]), pieces[1].id).derivative_storage_key is None
 
 
 def test_a_dead_worker_process_fails_its_job_and_a_fresh_one_takes_the_next(
