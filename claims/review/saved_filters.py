@@ -121,11 +121,13 @@ def visible_filter(filter_id: int, user: User) -> SavedFilter | None:
 
 
 def may_delete(saved: SavedFilter, user: User) -> bool:
-    return saved.owner_id == user.id or user.role == Role.ADMIN
+    """Its owner; and a lawyer, for a shared one (the team's list, also when its owner has
+    left). Admins manage accounts and cases: they never see the queue."""
+    return saved.owner_id == user.id or (saved.shared and user.role == Role.LAWYER)
 
 
 def delete_filter(saved: SavedFilter, *, actor: User) -> None:
-    """Delete a saved filter: its owner, or an admin."""
+    """Delete a saved filter (see ``may_delete``)."""
     if not may_delete(saved, actor):
         raise SavedFilterError("not_owner")
     record_event(

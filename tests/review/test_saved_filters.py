@@ -1,5 +1,5 @@
 """Saved queue filters: saved from the queue page, applied by a link, private or shared, deleted by
-their owner; the exact search term is never stored."""
+their owner (a shared one also by a lawyer); the exact search term is never stored."""
 
 from __future__ import annotations
 
@@ -172,8 +172,8 @@ def test_private_filters_are_invisible_to_others_and_shared_ones_visible(
     private, shared = saved_rows()
     assert shared.shared and not private.shared
 
-    client = app.test_client()  # another staff member's browser
-    sign_in(client, make_staff("lawyer"))
+    client = app.test_client()  # another paralegal's browser
+    sign_in(client, make_staff("paralegal"))
     page = client.get("/console/claims").get_data(as_text=True)
     assert "Filtre partagé" in page and "Filtre privé" not in page
     assert f"partagé par {owner.full_name}" in page
@@ -189,17 +189,30 @@ def test_private_filters_are_invisible_to_others_and_shared_ones_visible(
     assert link is not None and "assignee=me" in link.group(1)
 
 
-def test_only_the_owner_or_an_admin_may_delete(app: Flask, make_staff: Any) -> None:
-    owner, colleague, admin = make_staff("paralegal"), make_staff("lawyer"), make_staff("admin")
+def test_only_the_owner_or_a_lawyer_may_delete_a_shared_filter(
+    app: Flask, client: FlaskClient, make_staff: Any
+) -> None:
+    owner, colleague, admin = make_staff("paralegal"), make_staff("paralegal"), make_staff("admin")
+    lawyer = make_staff("lawyer")
     saved = save_filter(owner, name="Partagé", shared=True, args={"status": "accepted"})
+    private = save_filter(owner, name="Privé", shared=False, args={"status": "accepted"})
     db.session.commit()
+    saved_id = saved.id
+    for refused in (colleague, admin):
+        with pytest.raises(SavedFilterError, match="not_owner"):
+            delete_filter(saved, actor=refused)
     with pytest.raises(SavedFilterError, match="not_owner"):
-        delete_filter(saved, actor=colleague)
-    delete_filter(saved, actor=admin)
-    db.session.commit()
-    assert saved_rows() == []
+        delete_filter(private, actor=lawyer)
+
+    # Through the page: the lawyer sees the delete button on the shared filter and uses it.
+    sign_in(client, lawyer)
+    page = client.get("/console/claims").get_data(as_text=True)
+    assert f"/console/claims/filters/{saved_id}/delete" in page
+    assert client.post(f"/console/claims/filters/{private.id}/delete").status_code == 404
+    assert client.post(f"/console/claims/filters/{saved_id}/delete").status_code == 302
+    assert [row.name for row in saved_rows()] == ["Privé"]
     [event] = events("queue_filter.deleted")
-    assert event.actor_id == str(admin.id) and event.details["owner"] == str(owner.id)
+    assert event.actor_id == str(lawyer.id) and event.details["owner"] == str(owner.id)
 
 
 def test_names_are_escaped(app: Flask, client: FlaskClient, login_as: Any) -> None:
