@@ -154,7 +154,7 @@ _CLAIM_PIECES = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Evidence
 
 
 _CLAIMS = Claim.__table__
-# A write that changes nothing (see add_claim_evidence).
+# A write that changes nothing but the claim's updated_at (see add_claim_evidence).
 _CLAIM_LOCK = (
     sa.update(_CLAIMS).where(_CLAIMS.c.id == sa.bindparam("claim_id")).values(version=_CLAIMS.c.version)
 )
@@ -171,9 +171,10 @@ def add_claim_evidence(
 
     The derivative is the caller's to ask for (``derivative_jobs``): the portal at once, the
     intake when the claim is submitted."""
-    # A write that changes nothing, before counting: PostgreSQL locks the claim's row, SQLite
-    # takes its write lock. A second upload to the claim waits here until the first is
-    # committed, then counts it. (A SELECT ... FOR UPDATE would do on PostgreSQL only.)
+    # A write before counting (the version kept; updated_at, a column default, moves):
+    # PostgreSQL locks the claim's row, SQLite takes its write lock. A second upload to the
+    # claim waits here until the first is committed, then counts it. (A SELECT ... FOR UPDATE
+    # would do on PostgreSQL only.)
     db.session.execute(_CLAIM_LOCK, {"claim_id": claim.id})
     # Counted in the database: one aggregate, no Evidence object loaded.
     count, total = db.session.execute(_CLAIM_PIECES, {"claim_id": claim.id}).one()
