@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+from typing import TextIO
+
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from ..audit.operations import record_event
 from ..extensions import db
 from . import current_keyring, set_current_keyring
 from .keys import save_keyring
-from .operations import master_keys_in_use, rewrap_data_keys
+from .models import DataKey
+from .operations import master_keys_in_use, rewrap_data_keys, shred_data_key
 
-keys_cli = AppGroup("keys", help="Master keys: status and rotation (key material is never printed).")
+keys_cli = AppGroup(
+    "keys", help="Master keys: status and rotation; destroyed data keys (key material is never printed)."
+)
 
 
 @keys_cli.command("status")
@@ -66,3 +74,57 @@ def rotate(retire: bool) -> None:
         click.echo(f"retired master keys no longer in use: {', '.join(sorted(unused))}")
     else:
         click.echo(f"no longer in use, safe to remove: {', '.join(sorted(unused))}")
+
+
+@keys_cli.command("destroyed")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only the keys destroyed on or after this day (UTC).",
+)
+def destroyed(since: datetime | None) -> None:
+    """Print the ids of the data keys destroyed (erasures, withdrawals, retention), one a line.
+
+    Keep this list outside the database, beside the backups: after restoring a backup, the
+    keys destroyed since it was taken must be destroyed again (``flask keys destroy``).
+    """
+    query = sa.select(DataKey.id).where(DataKey.destroyed_at.is_not(None)).order_by(DataKey.destroyed_at)
+    if since is not None:
+        query = query.where(DataKey.destroyed_at >= since.replace(tzinfo=UTC))
+    for key_id in db.session.execute(query).scalars():
+        click.echo(str(key_id))
+
+
+@keys_cli.command("destroy")
+@click.argument("key_ids", nargs=-1, type=click.UUID)
+@click.option(
+    "--from-file", type=click.File("r"), default=None, help="Ids one a line (from `keys destroyed`)."
+)
+def destroy(key_ids: tuple[uuid.UUID, ...], from_file: TextIO | None) -> None:
+    """Destroy data keys again after a restore: what they protect becomes unreadable.
+
+    For a database restored from a backup taken before some erasures: give the ids that
+    ``flask keys destroyed`` printed since. Keys already destroyed, or unknown here, are
+    counted and left alone.
+    """
+    wanted = list(key_ids)
+    if from_file is not None:
+        try:
+            wanted += [uuid.UUID(line.strip()) for line in from_file if line.strip()]
+        except ValueError as error:
+            raise click.BadParameter(f"not a data key id: {error}", param_hint="--from-file") from None
+    if not wanted:
+        raise click.UsageError("give data key ids, or --from-file")
+    shredded = already = unknown = 0
+    for key_id in dict.fromkeys(wanted):
+        data_key = db.session.get(DataKey, key_id)
+        if data_key is None:
+            unknown += 1
+        elif data_key.destroyed:
+            already += 1
+        else:
+            shred_data_key(data_key, reason="restore")
+            shredded += 1
+    db.session.commit()
+    click.echo(f"destroyed {shredded} data keys ({already} already destroyed, {unknown} unknown here)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -83,3 +85,50 @@ def test_destroyed_key_leaves_no_wrapped_copy(make_claimant: Any) -> None:
         )
     ).one()
     assert row.wrapped_key is None and row.master_key_id is None and row.destroyed_at is not None
+
+
+def test_after_a_restore_the_keys_destroyed_since_are_destroyed_again(
+    make_claimant: Any, runner: Any, tmp_path: Any
+) -> None:
+    """``flask keys destroyed`` lists what erasures destroyed (kept outside the database);
+    ``flask keys destroy`` destroys them again in a database restored from an older backup."""
+    early, late, kept = (
+        make_claimant(),
+        make_claimant(email="b@example.fr"),
+        make_claimant(email="c@example.fr"),
+    )
+    shred_data_key(early.data_key, reason="withdrawal")
+    db.session.commit()
+    early_key, late_key, kept_key = early.data_key_id, late.data_key_id, kept.data_key_id
+    db.session.get_one(DataKey, early_key).destroyed_at = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+    db.session.commit()
+
+    listed = runner.invoke(args=["keys", "destroyed"])
+    assert listed.exit_code == 0 and listed.output.split() == [str(early_key)]
+    assert runner.invoke(args=["keys", "destroyed", "--since", "2026-01-05"]).output.split() == [
+        str(early_key)
+    ]
+    assert runner.invoke(args=["keys", "destroyed", "--since", "2026-01-06"]).output == ""
+
+    # In the restored database, "late" was destroyed after the backup: its id comes from the list
+    # kept outside; one id is unknown here, one already destroyed.
+    kept_list = tmp_path / "destroyed.txt"
+    kept_list.write_text(f"{early_key}\n{late_key}\n\n{uuid.uuid4()}\n")
+    result = runner.invoke(args=["keys", "destroy", "--from-file", str(kept_list)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "destroyed 1 data keys (1 already destroyed, 1 unknown here)"
+    db.session.expire_all()
+    assert db.session.get_one(DataKey, late_key).destroyed
+    assert not db.session.get_one(DataKey, kept_key).destroyed
+    with pytest.raises(KeyDestroyed):
+        _ = db.session.get_one(Claimant, late.id).email
+    restored = db.session.execute(
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "data_key.destroyed", AuditEvent.object_id == str(late_key)
+        )
+    ).scalar_one()
+    assert restored.details == {"reason": "restore"}
+
+    refused = runner.invoke(args=["keys", "destroy", "not-a-uuid"])
+    assert refused.exit_code == 2 and "not a valid UUID" in refused.output
+    assert runner.invoke(args=["keys", "destroy"]).exit_code == 2
