@@ -79,3 +79,33 @@ def test_upgrade_keeps_existing_rows(make_app: Any) -> None:
                 assert conn.execute(sa.text("SELECT submitted_at FROM claims")).scalar() is not None
         finally:
             drop_everything()
+
+
+def test_the_audit_log_is_append_only_once_migrated(make_app: Any) -> None:
+    """The migration's triggers refuse an UPDATE or a DELETE of an event; its downgrade removes them."""
+    from claims.audit.operations import record_event
+
+    app = make_app()
+    with app.app_context():
+        drop_everything()
+        try:
+            upgrade()
+            record_event(
+                "claim.viewed", actor_type="staff", actor_id="u1", object_type="claim", object_id="c1"
+            )
+            db.session.commit()
+            for statement in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events"):
+                with db.engine.connect() as conn:
+                    try:
+                        conn.execute(sa.text(statement))
+                    except sa.exc.DatabaseError as error:
+                        assert "append-only" in str(error)
+                    else:
+                        raise AssertionError(f"{statement}: not refused")
+            db.session.remove()
+            downgrade(revision="e4d856043766")
+            with db.engine.begin() as conn:
+                assert conn.execute(sa.text("DELETE FROM audit_events")).rowcount == 1
+        finally:
+            db.session.remove()
+            drop_everything()

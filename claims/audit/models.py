@@ -36,3 +36,33 @@ class AuditEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action}>"
+
+
+# Append-only in the database too, not only in the code: any UPDATE or DELETE of an event
+# (a bug, an injected statement) is refused by a trigger, on PostgreSQL TRUNCATE as well.
+# Someone who may alter the table's triggers (its owner) can still get past them: the hash
+# chain (``flask audit verify``) is what shows such a change. The same statements are in the
+# migration that added them; a later migration that rebuilds the table on SQLite (batch mode)
+# must create them again.
+APPEND_ONLY_DDL = {
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit_events is append-only'; END $$",
+        "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+        "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
+    ],
+}
+
+
+@sa.event.listens_for(AuditEvent.__table__, "after_create")
+def _append_only(table: sa.Table, connection: sa.Connection, **_: Any) -> None:
+    for statement in APPEND_ONLY_DDL.get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from claims.audit.models import GENESIS_HASH, AuditEvent
+from claims.audit.models import APPEND_ONLY_DDL, GENESIS_HASH, AuditEvent
 from claims.audit.operations import record_event, verify_chain
 from claims.extensions import db
 
@@ -27,6 +30,49 @@ def write_events(n: int) -> list[AuditEvent]:
     ]
     db.session.commit()
     return events
+
+
+@contextmanager
+def past_the_triggers() -> Iterator[None]:
+    """What the table's owner can do: set the append-only triggers aside, change the past, put
+    them back. The hash chain is what still shows the change."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        yield
+        db.session.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+    else:
+        for name in ("audit_events_no_update", "audit_events_no_delete"):
+            db.session.execute(sa.text(f"DROP TRIGGER {name}"))
+        yield
+        for statement in APPEND_ONLY_DDL["sqlite"]:
+            db.session.execute(sa.text(statement))
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET action = 'claim.accepted'",
+        "UPDATE audit_events SET details = '{}' WHERE id = (SELECT min(id) FROM audit_events)",
+        "DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events)",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ],
+)
+def test_the_database_refuses_to_change_or_remove_an_event(app: Flask, statement: str) -> None:
+    events = write_events(2)
+    if statement.startswith("TRUNCATE") and db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (its DELETE FROM is refused above)")
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        db.session.execute(sa.text(statement))
+    db.session.rollback()
+    assert [e.hash for e in db.session.execute(sa.select(AuditEvent).order_by(AuditEvent.id)).scalars()] == [
+        e.hash for e in events
+    ]
+    assert verify_chain().ok
+    record_event("claim.viewed", actor_type="staff", actor_id="u1", object_type="claim", object_id="c9")
+    db.session.commit()  # appending still works
+    assert verify_chain().count == 3
 
 
 def test_events_are_chained(app: Flask) -> None:
@@ -62,6 +108,16 @@ def test_empty_chain_is_ok(app: Flask) -> None:
 def test_altered_event_is_detected(app: Flask, runner: FlaskCliRunner, column: str, value: str) -> None:
     events = write_events(4)
     target = events[2].id
+    with past_the_triggers():
+        _alter(events, target, column, value)
+    report = verify_chain()
+    assert not report.ok and report.broken_at == target and "altered" in report.problem
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN at event {target}" in result.output
+
+
+def _alter(events: list[AuditEvent], target: int, column: str, value: str) -> None:
     if column == "created_at":
         db.session.execute(
             sa.update(AuditEvent)
@@ -74,26 +130,22 @@ def test_altered_event_is_detected(app: Flask, runner: FlaskCliRunner, column: s
             sa.text(f"UPDATE audit_events SET {column} = :v WHERE id = :id"),  # noqa: S608
             {"v": value, "id": target},
         )
-    db.session.commit()
-    report = verify_chain()
-    assert not report.ok and report.broken_at == target and "altered" in report.problem
-    result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 1
-    assert f"BROKEN at event {target}" in result.output
 
 
 def test_altered_details_are_detected(app: Flask) -> None:
     events = write_events(3)
-    db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == events[0].id).values(details={"n": 7}))
-    db.session.commit()
+    with past_the_triggers():
+        db.session.execute(
+            sa.update(AuditEvent).where(AuditEvent.id == events[0].id).values(details={"n": 7})
+        )
     report = verify_chain()
     assert report.broken_at == events[0].id
 
 
 def test_removed_event_is_detected(app: Flask) -> None:
     events = write_events(4)
-    db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id == events[1].id))
-    db.session.commit()
+    with past_the_triggers():
+        db.session.execute(sa.delete(AuditEvent).where(AuditEvent.id == events[1].id))
     report = verify_chain()
     assert not report.ok and report.broken_at == events[2].id and "removed" in report.problem
 
@@ -104,9 +156,10 @@ def test_rewriting_a_hash_does_not_hide_the_change(app: Flask) -> None:
 
     events = write_events(3)
     event = events[1]
-    event.action = "claim.accepted"
-    event.hash = event_digest(event)
-    db.session.commit()
+    with past_the_triggers():
+        event.action = "claim.accepted"
+        event.hash = event_digest(event)
+        db.session.flush()
     assert verify_chain().broken_at == events[2].id
 
 
