@@ -15,7 +15,7 @@ from ..extensions import db
 from . import current_keyring, set_current_keyring
 from .keys import save_keyring
 from .models import DataKey
-from .operations import master_keys_in_use, rewrap_data_keys, shred_data_key
+from .operations import master_keys_in_use, rewrap_data_keys
 
 keys_cli = AppGroup(
     "keys", help="Master keys: status and rotation; destroyed data keys (key material is never printed)."
@@ -105,8 +105,9 @@ def destroy(key_ids: tuple[uuid.UUID, ...], from_file: TextIO | None) -> None:
     """Destroy data keys again after a restore: what they protect becomes unreadable.
 
     For a database restored from a backup taken before some erasures: give the ids that
-    ``flask keys destroyed`` printed since. Keys already destroyed, or unknown here, are
-    counted and left alone.
+    ``flask keys destroyed`` printed since. Every claim under such a key is erased as an
+    erasure does (the claim keeps the status it had in the backup), then the key is destroyed.
+    Keys already destroyed, or unknown here, are counted and left alone.
     """
     wanted = list(key_ids)
     if from_file is not None:
@@ -116,7 +117,9 @@ def destroy(key_ids: tuple[uuid.UUID, ...], from_file: TextIO | None) -> None:
             raise click.BadParameter(f"not a data key id: {error}", param_hint="--from-file") from None
     if not wanted:
         raise click.UsageError("give data key ids, or --from-file")
-    shredded = already = unknown = 0
+    from ..portal.retention import erase_by_key
+
+    shredded = claims = already = unknown = 0
     for key_id in dict.fromkeys(wanted):
         data_key = db.session.get(DataKey, key_id)
         if data_key is None:
@@ -124,7 +127,10 @@ def destroy(key_ids: tuple[uuid.UUID, ...], from_file: TextIO | None) -> None:
         elif data_key.destroyed:
             already += 1
         else:
-            shred_data_key(data_key, reason="restore")
+            claims += erase_by_key(data_key, reason="restore")
             shredded += 1
-    db.session.commit()
-    click.echo(f"destroyed {shredded} data keys ({already} already destroyed, {unknown} unknown here)")
+        db.session.commit()  # key by key: an interrupted run can simply be run again
+    click.echo(
+        f"destroyed {shredded} data keys, {claims} claims erased "
+        f"({already} already destroyed, {unknown} unknown here)"
+    )

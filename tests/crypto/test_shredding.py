@@ -88,20 +88,20 @@ def test_destroyed_key_leaves_no_wrapped_copy(make_claimant: Any) -> None:
 
 
 def test_after_a_restore_the_keys_destroyed_since_are_destroyed_again(
-    make_claimant: Any, runner: Any, tmp_path: Any
+    make_claimant: Any, make_claim: Any, runner: Any, client: Any, login_as: Any, tmp_path: Any
 ) -> None:
     """``flask keys destroyed`` lists what erasures destroyed (kept outside the database);
-    ``flask keys destroy`` destroys them again in a database restored from an older backup."""
-    early, late, kept = (
-        make_claimant(),
-        make_claimant(email="b@example.fr"),
-        make_claimant(email="c@example.fr"),
-    )
+    ``flask keys destroy`` erases again, in a database restored from an older backup, the
+    claims under those keys and destroys the keys; the console still shows every claim."""
+    early, kept = make_claimant(), make_claimant(email="c@example.fr")
+    late = make_claimant(email="b@example.fr")
+    late_claims = [make_claim(late), make_claim(late)]  # two claims: the key goes with the last
+    kept_claim = make_claim(kept)
     shred_data_key(early.data_key, reason="withdrawal")
+    db.session.get_one(DataKey, early.data_key_id).destroyed_at = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
     db.session.commit()
     early_key, late_key, kept_key = early.data_key_id, late.data_key_id, kept.data_key_id
-    db.session.get_one(DataKey, early_key).destroyed_at = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
-    db.session.commit()
+    references = [c.reference for c in late_claims]
 
     listed = runner.invoke(args=["keys", "destroyed"])
     assert listed.exit_code == 0 and listed.output.split() == [str(early_key)]
@@ -110,24 +110,41 @@ def test_after_a_restore_the_keys_destroyed_since_are_destroyed_again(
     ]
     assert runner.invoke(args=["keys", "destroyed", "--since", "2026-01-06"]).output == ""
 
-    # In the restored database, "late" was destroyed after the backup: its id comes from the list
-    # kept outside; one id is unknown here, one already destroyed.
+    # In the restored database, "late" was erased after the backup: its key's id comes from the
+    # list kept outside; one id is unknown here, one already destroyed.
     kept_list = tmp_path / "destroyed.txt"
     kept_list.write_text(f"{early_key}\n{late_key}\n\n{uuid.uuid4()}\n")
     result = runner.invoke(args=["keys", "destroy", "--from-file", str(kept_list)])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "destroyed 1 data keys (1 already destroyed, 1 unknown here)"
+    assert (
+        result.output.strip()
+        == "destroyed 1 data keys, 2 claims erased (1 already destroyed, 1 unknown here)"
+    )
     db.session.expire_all()
     assert db.session.get_one(DataKey, late_key).destroyed
     assert not db.session.get_one(DataKey, kept_key).destroyed
-    with pytest.raises(KeyDestroyed):
-        _ = db.session.get_one(Claimant, late.id).email
+    erased = db.session.get_one(Claimant, late.id)
+    assert erased.erased_at is not None and erased.email_ct is None
+    for reference in references:
+        claim = db.session.execute(sa.select(Claim).where(Claim.reference == reference)).scalar_one()
+        assert claim.claimant.erased_at is not None and claim.statement_ct is None
     restored = db.session.execute(
         sa.select(AuditEvent).where(
             AuditEvent.action == "data_key.destroyed", AuditEvent.object_id == str(late_key)
         )
     ).scalar_one()
     assert restored.details == {"reason": "restore"}
+    # Run again: nothing more to do.
+    again = runner.invoke(args=["keys", "destroy", str(late_key)])
+    assert (
+        again.output.strip() == "destroyed 0 data keys, 0 claims erased (1 already destroyed, 0 unknown here)"
+    )
+
+    login_as("lawyer")
+    queue = client.get("/console/claims")
+    assert queue.status_code == 200 and kept_claim.reference in queue.get_data(as_text=True)
+    for reference in references:
+        assert client.get(f"/console/claims/{reference}").status_code == 200
 
     refused = runner.invoke(args=["keys", "destroy", "not-a-uuid"])
     assert refused.exit_code == 2 and "not a valid UUID" in refused.output
