@@ -10,14 +10,15 @@ whatever their number:
   bundle's pages and every object they reach are written to ``out`` at once
   under new object numbers, then the bundle is let go. A bundle (or a front
   document) in the simple form our own writers produce is copied as bytes,
-  only its references renumbered (``rawpdf``, a third of pypdf's time); any
-  other file is read with pypdf's ``PdfReader``. What outlives a bundle: the byte offset of each object (spooled to a
-  temporary file, 8 bytes an object), the page tree's intermediate nodes (one
-  per ``PAGES_PER_GROUP`` pages, written as soon as they are full), the
-  bookmark of the previous party (a bookmark is written once its successor is
-  known), one line per party for the list of civil parties and one per exhibit
-  for the collective exhibit index, in temporary files sealed under a key that
-  lives only in memory. The front pages (cover letter, list of civil parties,
+  only its references renumbered (``rawpdf``: a half to a third of pypdf's time); any
+  other file is read with pypdf's ``PdfReader``. What outlives a bundle: the
+  byte offset of each object (spooled to a temporary file, 8 bytes an
+  object), the page tree's intermediate nodes (one per ``PAGES_PER_GROUP``
+  pages, written as soon as they are full), the bookmark of the previous
+  party (a bookmark is written once its successor is known), one line per
+  party for the list of civil parties and one per exhibit for the collective
+  exhibit index, in temporary files sealed under a key that lives only in
+  memory. The front pages (cover letter, list of civil parties,
   totals by head of damage, collective exhibit index) come first in the
   document but are drawn last, once the counts and the totals are known; the
   page tree puts them in front. The list and the index are drawn with
