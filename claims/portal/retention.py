@@ -199,15 +199,24 @@ def erase_by_key(data_key: DataKey, *, reason: str) -> int:
     """Erase every claim under this data key, then make sure the key is destroyed (flushes,
     never commits); idempotent. For a database restored from a backup taken before the key was
     destroyed (``flask keys destroy``): shredding the key alone would leave claims the console
-    could no longer show. The claims keep the status they had in the backup. Returns the
-    number of claims erased."""
+    could no longer show, and the filings' generated files (pack, own bundle) that name the
+    person are deleted as a withdrawal deletes them. The claims keep the status they had in
+    the backup. Returns the number of claims erased."""
+    from .withdrawal import forget_generated_files  # withdrawal imports this module
+
     erased = 0
     owners = db.session.execute(sa.select(Claimant).where(Claimant.data_key_id == data_key.id)).scalars()
     for claimant in owners.all():
         for claim in list(claimant.claims):
-            if not is_erased(claim):
-                erase_claim(claim, reason=reason)  # the last one destroys the key
-                erased += 1
+            if is_erased(claim):
+                continue
+            # As a withdrawal does: the filings' generated files that name the person go.
+            for member in db.session.execute(
+                sa.select(FilingMember).where(FilingMember.claim_id == claim.id)
+            ).scalars():
+                forget_generated_files(member.filing, claim)
+            erase_claim(claim, reason=reason)  # the last one destroys the key
+            erased += 1
     if not data_key.destroyed:  # no claim (or already all erased): a key of its own
         shred_data_key(data_key, reason=reason)
     return erased

@@ -87,7 +87,7 @@ def _leave_filings(claim: Claim) -> list[Job]:
         removed = state == FilingState.DRAFT
         if removed:
             db.session.delete(member)
-        forgotten = _forget_generated_files(filing, claim)
+        forgotten = forget_generated_files(filing, claim)
         db.session.flush()
         record_event(
             "filing.member_withdrawn",
@@ -112,7 +112,7 @@ def _leave_filings(claim: Claim) -> list[Job]:
     return jobs
 
 
-def _forget_generated_files(filing: Filing, claim: Claim) -> int:
+def forget_generated_files(filing: Filing, claim: Claim) -> int:
     """Delete the filing's generated files that hold the person's data (flush, no commit):
     every generation of the pack (its PDF, ZIP and CSV list every party) and their own
     bundles; returns how many.

@@ -231,3 +231,28 @@ def test_a_withdrawal_deletes_the_generated_files_that_hold_the_person_s_data(
     listing = next(e for e in exports_of(filing.id)[ExportKind.PACK_CSV])
     text = b"".join(open_export(listing)).decode("utf-8-sig")
     assert kept_reference in text and gone_reference not in text
+
+
+def test_replaying_an_erasure_after_a_restore_deletes_the_generated_files_too(
+    app: Flask, case: Case, make_claim: Any, make_claimant: Any, make_staff: Any
+) -> None:
+    """``flask keys destroy`` in a database restored from before a withdrawal: the person's data
+    must not stay in the packs the backup still lists, nor in their own bundle."""
+    lawyer = make_staff("lawyer")
+    filing = locked_filing(case, lawyer, make_claim, make_claimant, parties=2)
+    job = start_export(filing, actor=lawyer)
+    db.session.commit()
+    dispatch(job)
+    db.session.expire_all()
+    gone, kept = (m.claim for m in sorted(filing.members, key=lambda m: m.position))
+    key_id, kept_id = gone.claimant.data_key_id, kept.id
+
+    result = app.test_cli_runner().invoke(args=["keys", "destroy", str(key_id)])
+    assert (
+        result.output.strip()
+        == "destroyed 1 data keys, 1 claims erased (0 already destroyed, 0 unknown here)"
+    )
+    db.session.expire_all()
+    found = exports_of(filing.id)
+    assert set(found) == {ExportKind.BUNDLE} and {e.claim_id for e in found[ExportKind.BUNDLE]} == {kept_id}
+    assert db.session.get_one(Filing, filing.id).state == FilingState.LOCKED
