@@ -119,12 +119,19 @@ def case_page(slug: str) -> str:
     return render_template("intake/case.html", case=case, texts=texts, draft=draft, first_step=first)
 
 
-def _starting(slug: str, step: str) -> bool:
-    """The first step answered with no draft yet: this request starts a claim."""
-    if request.method != "POST" or step != BASE_STEPS[0]:
+def _new_claim(slug: str, step: str) -> bool:
+    """The first step with no draft in progress: its answers make the draft (one request,
+    not a "start" and then a step). A submitted claim's cookie does not stand in the way of
+    a new claim from the same browser."""
+    if step != BASE_STEPS[0]:
         return False
     draft = _draft(_case(slug))
     return draft is None or draft.status != ClaimStatus.DRAFT
+
+
+def _starting(slug: str, step: str) -> bool:
+    """This request starts a claim: the first step's answers sent with no draft yet."""
+    return request.method == "POST" and _new_claim(slug, step)
 
 
 @bp.route("/c/<slug>/demande/<step>", methods=["GET", "POST"])
@@ -143,13 +150,9 @@ def step(slug: str, step: str) -> str | Response:
     steps = _steps(case)
     if step not in steps:
         abort(404)
-    claim = _draft(case)
-    if step == steps[0] and (claim is None or claim.status != ClaimStatus.DRAFT):
-        # The case page's button leads here: the draft is made when these first answers are
-        # sent (one request, not a "start" and then a step). A submitted claim's cookie does
-        # not stand in the way of a new claim from the same browser.
+    if _new_claim(slug, step):  # the case page's button leads here
         return _eligibility(case, None)
-    claim = _require_draft(case, claim)
+    claim = _require_draft(case, _draft(case))
     handler = STEP_HANDLERS[step]
     return handler(case, claim)
 
