@@ -69,6 +69,17 @@ class RawObject:
         entry = self.entries.get(key) if self.entries is not None else None
         return None if entry is None else data[entry[1] : entry[2]]
 
+    def without(self, keys: frozenset[bytes]) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]]:
+        """The spans of these top-level entries (from the key to the value's end), and the
+        references outside them."""
+        if not keys:  # every object but the pages
+            return [], self.refs
+        spans = [(key_start, end) for key, (key_start, _, end) in (self.entries or {}).items() if key in keys]
+        refs = [
+            ref for ref in self.refs if not any(start <= ref[0] and ref[1] <= end for start, end in spans)
+        ]
+        return spans, refs
+
     def refs_in(self, key: bytes) -> list[int]:
         entry = self.entries.get(key) if self.entries is not None else None
         if entry is None:
@@ -287,9 +298,7 @@ class RawPdf:
         return found, left_out
 
     def _targets(self, number: int, dropped: frozenset[bytes]) -> list[int]:
-        raw = self.object(number)
-        spans = [raw.entries[k] for k in dropped if raw.entries and k in raw.entries]
-        return [n for s, e, n in raw.refs if not any(k <= s and e <= v for k, _, v in spans)]
+        return [target for _, _, target in self.object(number).without(dropped)[1]]
 
     def body(self, number: int, renumber: Callable[[int], int | None], *, dropped: frozenset[bytes] = frozenset(),
              extra: bytes = b"") -> bytes:  # fmt: skip
@@ -297,13 +306,9 @@ class RawPdf:
         ``dropped`` top-level entries removed and ``extra`` added at the dictionary's end."""
         raw = self.object(number)
         data = self.data
-        edits: list[tuple[int, int, bytes]] = []
-        spans = [raw.entries[k] for k in dropped if raw.entries and k in raw.entries]
-        for key_start, _, value_end in spans:
-            edits.append((key_start, value_end, b""))
-        for start, end, target in raw.refs:
-            if any(k <= start and end <= v for k, _, v in spans):
-                continue
+        spans, refs = raw.without(dropped)
+        edits: list[tuple[int, int, bytes]] = [(start, end, b"") for start, end in spans]
+        for start, end, target in refs:
             new = renumber(target)
             edits.append((start, end, b"null" if new is None else b"%d 0 R" % new))
         if extra:
