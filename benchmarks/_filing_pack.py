@@ -40,13 +40,20 @@ take the medians.
 
 The fan-out runs on one worker whatever the number of workers, and so does most of the
 pack (its PDF, the longest of its three files) (Amdahl): with S seconds of them and B of
-bundles on one worker, two workers give at best (S + B) / (S + B / 2). So the figures also give the bundle phase alone (from the
-dispatch to the last bundle job's end, from the jobs' own timestamps), its speed-up,
-the pack jobs' time (from the first one's start to the last one's end, and each one's
-own: celery_pack_pdf_seconds_1w…) and the best speed-up that serial part allows. Other processes
-running on the machine take cores from the workers: before each pair of runs, a pure
-Python loop is timed in one process, then twice the work in two processes at once; that
-``machine_2_vs_1_cpu_speedup`` (2 on two idle cores) bounds what two workers can give.
+bundles on one worker, two workers give at best (S + B) / (S + B / 2). So the figures also
+give the bundle phase alone (from the dispatch to the last bundle job's end, from the jobs'
+own timestamps), its speed-up, the pack jobs' time (from the first one's start to the last
+one's end, and each one's own: celery_pack_pdf_seconds_1w…) and the best speed-up that
+serial part allows.
+
+Other processes running on the machine take cores from the workers, and a virtual
+machine's two cores may not both run all the time. So before each pair of runs:
+a pure Python loop is timed in one process, then twice the work in two processes at once
+(``machine_2_vs_1_cpu_speedup``, 2 on two idle cores); and the bundle builds themselves,
+with nothing shared (no database, vault or broker): P typical bundles built in memory by one
+process, then P/2 by each of two processes started beforehand and set off together, three
+times (the median: ``machine_2_vs_1_bundle_speedup``). Most of the export is that work, so
+that figure bounds what two workers can give on this machine.
 """
 
 from __future__ import annotations
@@ -506,6 +513,51 @@ def _spin(processes: int) -> float:
     return time.perf_counter() - started
 
 
+# One process's share of the bundle builds: it says "ready" once warm, builds its bundles
+# when told to, then says "done". The claimant is the bundle half's typical one.
+_BUILD = """
+import io, sys
+from benchmarks.bundles import typical_claimant
+from claims.documents.bundle import build_bundle
+data = typical_claimant()
+for _ in range(2):
+    build_bundle(data, io.BytesIO())
+print("ready", flush=True)
+sys.stdin.readline()
+for _ in range(int(sys.argv[1])):
+    build_bundle(data, io.BytesIO())
+print("done", flush=True)
+"""
+
+
+def _build_bundles(processes: int, bundles: int) -> float:
+    """Seconds for ``processes`` warm processes, set off together, to build ``bundles`` between them."""
+    command = [sys.executable, "-c", _BUILD, str(bundles // processes)]
+    building = [
+        subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+
+    def said(process: subprocess.Popen[str]) -> str:
+        return process.stdout.readline().strip() if process.stdout else ""
+
+    try:
+        if any(said(process) != "ready" for process in building):
+            raise SystemExit("a bundle-building process did not start")
+        started = time.perf_counter()
+        for process in building:
+            if process.stdin:
+                process.stdin.write("go\n")
+                process.stdin.flush()
+        if any(said(process) != "done" for process in building):
+            raise SystemExit("a bundle-building process failed")
+        return time.perf_counter() - started
+    finally:
+        for process in building:
+            process.kill()
+            process.wait()
+
+
 def _run_export(filing_id: int, lawyer_id: uuid.UUID) -> dict[str, float]:
     """Dispatch an export of the filing (a new generation) and wait for it: its phases, in seconds."""
     import sqlalchemy as sa
@@ -591,6 +643,7 @@ def measure_celery(quick: bool) -> tuple[dict[str, Any], dict[str, float]]:
     queue = f"recours-bench-{uuid.uuid4().hex[:8]}"  # a queue of its own on the shared Redis
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
     capacity: list[float] = []
+    bundle_capacity: list[float] = []
     with (
         tempfile.TemporaryDirectory(prefix="recours-bench-celery-") as tmp,
         benchmark_app(JOBS_RUNNER="celery", CELERY_BROKER_URL=redis_url, CELERY_QUEUE=queue) as app,
@@ -603,6 +656,7 @@ def measure_celery(quick: bool) -> tuple[dict[str, Any], dict[str, float]]:
         try:
             for _ in range(rounds):
                 capacity.append(2 * _spin(1) / _spin(2))
+                bundle_capacity += [_build_bundles(1, parties) / _build_bundles(2, parties) for _ in range(3)]
                 for count in (1, 2):
                     workers = _start_workers(app, environment, count, log)
                     try:
@@ -643,5 +697,6 @@ def measure_celery(quick: bool) -> tuple[dict[str, Any], dict[str, float]]:
     figures["celery_serial_share_1w"] = round(serial / total, 2)
     figures["celery_amdahl_bound_2w"] = round(total / (serial + (total - serial) / 2), 2)
     figures["machine_2_vs_1_cpu_speedup"] = round(statistics.median(capacity), 2)
+    figures["machine_2_vs_1_bundle_speedup"] = round(statistics.median(bundle_capacity), 2)
     figures["load_average_1min"] = round(os.getloadavg()[0], 2)
     return figures, {"celery_2_vs_1_speedup": round(median(1, "seconds") / median(2, "seconds"), 2)}
