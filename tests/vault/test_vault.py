@@ -190,3 +190,66 @@ def test_files_of_the_earlier_two_level_layout_are_still_served(tmp_path: Path) 
     assert not legacy.exists()
     with pytest.raises(StorageError):
         storage.open(name)
+
+
+def _cached_bytes(path: Path) -> int:
+    """How much of the file is in the page cache (mincore on a mapping never touched)."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    ]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = path.stat().st_size
+    pages = -(-size // mmap.PAGESIZE)
+    with path.open("rb") as fh:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fh.fileno(), 0)
+        if address in (None, ctypes.c_void_p(-1).value):
+            raise OSError(ctypes.get_errno(), "mmap")
+        try:
+            resident = (ctypes.c_ubyte * pages)()
+            if libc.mincore(address, size, resident) != 0:
+                raise OSError(ctypes.get_errno(), "mincore")
+        finally:
+            libc.munmap(address, size)
+    return sum(page & 1 for page in resident) * mmap.PAGESIZE
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise on this system")
+def test_written_files_leave_the_page_cache_once_on_disk(tmp_path: Path) -> None:
+    """A vault file is not read back soon: a pack of tens of gigabytes must not fill the
+    machine's memory and push out the database's pages on its way to the disk."""
+    size = 6 * fileio.CACHE_WINDOW
+    piece = os.urandom(1024 * 1024)
+    kept = tmp_path / "kept"
+    with kept.open("wb") as fh:  # the control: a plain write stays in the cache
+        for _ in range(size // len(piece)):
+            fh.write(piece)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if _cached_bytes(kept) < 0.9 * size:
+        pytest.skip("this file system keeps no page cache to drop")
+    dropped = tmp_path / "dropped"
+    seen = []
+
+    def chunks() -> Any:
+        for _ in range(size // len(piece)):
+            yield piece
+            (temporary,) = tmp_path.glob(".dropped.*.tmp")
+            seen.append(_cached_bytes(temporary))
+
+    assert fileio.write_atomically(dropped, chunks()) == size
+    assert _cached_bytes(dropped) < 0.05 * size
+    # Along the way too, not only at the end: never more than a few windows held.
+    assert len(seen) == size // len(piece)
+    assert max(seen) <= 3 * fileio.CACHE_WINDOW + len(piece)
+    assert dropped.read_bytes() == piece * (size // len(piece))  # read from the disk, whole
