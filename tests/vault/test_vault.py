@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -241,7 +242,7 @@ def test_written_files_leave_the_page_cache_once_on_disk(tmp_path: Path) -> None
     dropped = tmp_path / "dropped"
     seen = []
 
-    def chunks() -> Any:
+    def chunks() -> Iterator[bytes]:
         for _ in range(size // len(piece)):
             yield piece
             (temporary,) = tmp_path.glob(".dropped.*.tmp")
