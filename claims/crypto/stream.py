@@ -38,27 +38,36 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
     return prefix + struct.pack(">I", index) + (b"\x01" if last else b"\x00")
 
 
-def rechunk(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+def rechunk(chunks: Iterable[bytes | memoryview], size: int) -> Iterator[bytes | memoryview]:
     """Yield pieces of exactly ``size`` bytes (the last may be shorter, possibly empty).
 
     Linear in the input whatever the sizes of the pieces given: full pieces
     are sliced from each input piece, only the remainder is carried over.
+    A piece held by ``bytes`` (itself, or a view of it) is not copied: full
+    pieces come out as views of it, since ``bytes`` cannot change under them.
+    Any other buffer is copied first: its owner may reuse it.
     """
     carry = b""
     for piece in chunks:
+        if type(piece) is bytes or (type(piece) is memoryview and type(piece.obj) is bytes):
+            view = memoryview(piece).cast("B")
+        else:
+            view = memoryview(bytes(piece))
+        start = 0
         if carry:
-            needed = size - len(carry)
-            carry += piece[:needed]
-            piece = piece[needed:]
+            start = size - len(carry)
+            carry += view[:start]
             if len(carry) < size:
                 continue
             yield carry
             carry = b""
-        view = memoryview(piece)
-        full = len(piece) - len(piece) % size
-        for offset in range(0, full, size):
-            yield bytes(view[offset : offset + size])
-        carry = bytes(view[full:])
+        end = start + (len(view) - start) // size * size
+        if start == 0 and end == len(view) == size and type(piece) is bytes:
+            yield piece  # as it came: the usual case of chunks of the right size
+            continue
+        for offset in range(start, end, size):
+            yield view[offset : offset + size]
+        carry = bytes(view[end:])
     yield carry
 
 

@@ -253,24 +253,76 @@ class _Abort(Exception):
     """The writer failed: the vault must not keep what it received."""
 
 
+class _Handoff(io.RawIOBase):
+    """The writer's output, passed to the vault's thread in batches of about ``BATCH`` bytes.
+
+    Small writes (the PDF's object headers, the ZIP's local headers, CSV rows) are gathered
+    into one buffer, copied once. Large ones made of ``bytes`` (a bundle's image streams, its
+    decrypted chunks) go by reference, not copied: ``bytes`` cannot change under the reader.
+    """
+
+    BATCH = 256 * 1024
+    LARGE = 32 * 1024
+
+    def __init__(self, put: Callable[[list[Any]], None]) -> None:
+        super().__init__()
+        self._put = put
+        self._small = bytearray()
+        self._batch: list[Any] = []
+        self._size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        size = view.nbytes
+        if size >= self.LARGE and type(view.obj) is bytes and view.contiguous:
+            self._gather()  # what came before it, in order
+            self._batch.append(view.cast("B"))
+            self._size += size
+        else:
+            self._small += view
+            if len(self._small) >= self.LARGE:
+                self._gather()
+        if self._size >= self.BATCH:
+            self._hand_over()
+        return size
+
+    def flush(self) -> None:
+        self._gather()
+        self._hand_over()
+
+    def _gather(self) -> None:
+        if self._small:
+            self._batch.append(bytes(self._small))
+            self._size += len(self._small)
+            self._small.clear()
+
+    def _hand_over(self) -> None:
+        if self._batch:
+            self._put(self._batch)
+            self._batch, self._size = [], 0
+
+
 def _store_written(
     write: Callable[[BinaryIO], Any], *, key: bytes, export_id: uuid.UUID, what: str
 ) -> tuple[Any, bytes]:
     """Store what ``write`` writes to a file object, encrypted, without a clear temporary file
-    and without holding it whole in memory (at most 8 chunks of 256 KiB queued).
+    and without holding it whole in memory (at most 8 batches of about 256 KiB queued).
 
     The writer runs here (it reads the database); the vault's encryption and write run in a
-    thread that consumes the chunks. If the writer fails, the vault discards the partial file.
+    thread that consumes the batches. If the writer fails, the vault discards the partial file.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    chunks: queue.Queue[bytes | _Abort | None] = queue.Queue(maxsize=8)
+    batches: queue.Queue[list[Any] | _Abort | None] = queue.Queue(maxsize=8)
     outcome: dict[str, Any] = {}
 
     def received() -> Iterator[bytes]:
-        while (item := chunks.get()) is not None:
+        while (item := batches.get()) is not None:
             if isinstance(item, _Abort):
                 raise item
-            yield item
+            yield from item
 
     def consume() -> None:
         try:
@@ -278,32 +330,60 @@ def _store_written(
                 outcome["stored"] = _store(received(), key=key, export_id=export_id, what=what)
         except BaseException as error:
             outcome["error"] = error
-            while chunks.get() is not None:  # let the writer finish its puts
+            while batches.get() is not None:  # let the writer finish its puts
                 pass
-
-    class Sink(io.RawIOBase):
-        def writable(self) -> bool:
-            return True
-
-        def write(self, data: Any) -> int:
-            chunks.put(bytes(data))
-            return len(data)
 
     consumer = threading.Thread(target=consume, daemon=True)
     consumer.start()
     try:
-        with io.BufferedWriter(Sink(), buffer_size=256 * 1024) as out:
-            write(out)
+        out = _Handoff(batches.put)
+        write(out)  # type: ignore[arg-type]
+        out.flush()
     except BaseException:
-        chunks.put(_Abort())
-        chunks.put(None)
+        batches.put(_Abort())
+        batches.put(None)
         consumer.join()
         raise
-    chunks.put(None)
+    batches.put(None)
     consumer.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["stored"]  # type: ignore[no-any-return]
+
+
+class _Plaintext(io.RawIOBase):
+    """A stored file's verified plaintext as a stream, its chunks handed out as they come: the
+    ZIP copies a bundle chunk by chunk, without a copy of the whole; the PDF reads it whole."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        while not self._rest:
+            piece = next(self._chunks, None)
+            if piece is None:
+                return b""
+            self._rest = piece
+        data, self._rest = self._rest[:size], self._rest[size:]
+        return data
+
+    def readall(self) -> bytes:
+        data = self._rest + b"".join(self._chunks)
+        self._rest = b""
+        return data
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()  # the stored file's handle, before the end of a file not read through
+        super().close()
 
 
 def _party_name(claim: Claim) -> str:
@@ -402,7 +482,7 @@ def _assemble(filing_id: int, generation: int, tracker: uuid.UUID, kind: ExportK
                     city=claim.claimant.city or "",
                     reference=claim.reference,
                     heads=[HeadAmount(labels.get(h.head, h.head), h.amount) for h in claim.harms],
-                    bundle=lambda export=export: io.BytesIO(b"".join(open_export(export))),
+                    bundle=lambda export=export: _Plaintext(open_export(export)),
                     exhibits=exhibits,
                 )
 
@@ -415,6 +495,7 @@ def _assemble(filing_id: int, generation: int, tracker: uuid.UUID, kind: ExportK
     }
     key = db.session.get_one(DataKey, filing.pack_data_key_id).plaintext()
     export_id = uuid.uuid4()
+
     blob, wrapped = _store_written(writers[kind], key=key, export_id=export_id, what=kind.value)
     db.session.add(
         FilingExport(

@@ -102,3 +102,28 @@ def test_rechunk_preserves_bytes_and_sizes(pieces: list[bytes], size: int) -> No
     assert b"".join(out) == b"".join(pieces)
     assert all(len(p) == size for p in out[:-1])
     assert len(out[-1]) < size
+
+
+def test_rechunk_passes_bytes_on_without_copying_them_and_copies_other_buffers() -> None:
+    whole = bytes(range(256)) * 64  # 16 KiB
+    first = whole[:4096]
+    out = list(rechunk([first, memoryview(whole)[100:], whole], 4096))
+    assert out[0] is first  # a piece of the right size, as it came
+    # 16,284 bytes: three views, then 3,996 carried over and completed by the next piece's first
+    # 100 (a copy of those 4,096 only); then views of the rest of that piece.
+    assert [isinstance(p, memoryview) and p.obj is whole for p in out] == [
+        False,
+        True,
+        True,
+        True,
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert b"".join(out) == first + whole[100:] + whole
+    mutable = bytearray(b"x" * 8192)
+    out = list(rechunk([mutable], 4096))
+    mutable[:] = b"y" * 8192  # its owner reuses it: what was yielded must not change
+    assert b"".join(out) == b"x" * 8192

@@ -256,3 +256,47 @@ def test_replaying_an_erasure_after_a_restore_deletes_the_generated_files_too(
     found = exports_of(filing.id)
     assert set(found) == {ExportKind.BUNDLE} and {e.claim_id for e in found[ExportKind.BUNDLE]} == {kept_id}
     assert db.session.get_one(Filing, filing.id).state == FilingState.LOCKED
+
+
+def test_the_pack_writer_hands_large_bytes_over_by_reference_and_copies_the_rest() -> None:
+    from claims.filings.exports import _Handoff
+
+    batches: list[list[Any]] = []
+    out = _Handoff(batches.append)
+    image = bytes(range(256)) * 1024  # 256 KiB: a bundle's image stream, say
+    mutable = bytearray(b"m" * 40_000)  # large, but its owner may reuse it
+    writes: list[bytes] = []
+    for data in (b"%PDF-1.7\n", memoryview(image)[1000:], b"endstream\n" * 3, mutable, b"\n", image):
+        assert out.write(data) == len(data)
+        writes.append(bytes(data))
+    mutable[:] = b"x" * len(mutable)
+    out.flush()
+    handed = [item for batch in batches for item in batch]
+    assert b"".join(bytes(item) for item in handed) == b"".join(writes)  # all of it, in order
+    by_reference = [item for item in handed if isinstance(item, memoryview)]
+    assert [item.obj is image for item in by_reference] == [True, True]  # the two views of ``image``
+    assert all(sum(len(item) for item in batch) >= _Handoff.BATCH for batch in batches[:-1])
+
+
+def test_a_stored_file_is_read_chunk_by_chunk_and_its_handle_closed() -> None:
+    from claims.filings.exports import _Plaintext
+
+    closed = []
+
+    def chunks() -> Any:
+        try:
+            yield b"abcdef"
+            yield b""
+            yield b"ghij"
+            yield b"klmnop"
+        finally:
+            closed.append(True)
+
+    stream = _Plaintext(chunks())
+    assert [stream.read(4), stream.read(4), stream.read(100)] == [b"abcd", b"ef", b"ghij"]
+    assert stream.read() == b"klmnop"
+    assert stream.read(1) == b""
+    partial = _Plaintext(chunks())
+    assert partial.read(2) == b"ab"
+    partial.close()  # not read through: the file's handle goes all the same
+    assert closed == [True, True]
