@@ -309,7 +309,9 @@ def _store_written(
     write: Callable[[BinaryIO], Any], *, key: bytes, export_id: uuid.UUID, what: str
 ) -> tuple[Any, bytes]:
     """Store what ``write`` writes to a file object, encrypted, without a clear temporary file
-    and without holding it whole in memory (at most 8 batches of about 256 KiB queued).
+    and without holding it whole in memory: at most 8 batches queued, each about 256 KiB
+    (a large write goes into one whole, by reference: not copied, but kept in memory until
+    its batch is stored, so the bundle it came from may outlive the writer's use of it).
 
     The writer runs here (it reads the database); the vault's encryption and write run in a
     thread that consumes the batches. If the writer fails, the vault discards the partial file.
