@@ -49,7 +49,9 @@ def rechunk(chunks: Iterable[bytes | memoryview], size: int) -> Iterator[bytes |
     """
     carry = b""
     for piece in chunks:
-        if type(piece) is bytes or (type(piece) is memoryview and type(piece.obj) is bytes):
+        if type(piece) is bytes or (
+            type(piece) is memoryview and type(piece.obj) is bytes and piece.contiguous
+        ):
             view = memoryview(piece).cast("B")
         else:
             view = memoryview(bytes(piece))

@@ -497,7 +497,6 @@ def _assemble(filing_id: int, generation: int, tracker: uuid.UUID, kind: ExportK
     }
     key = db.session.get_one(DataKey, filing.pack_data_key_id).plaintext()
     export_id = uuid.uuid4()
-
     blob, wrapped = _store_written(writers[kind], key=key, export_id=export_id, what=kind.value)
     db.session.add(
         FilingExport(
