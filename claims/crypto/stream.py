@@ -38,6 +38,16 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
     return prefix + struct.pack(">I", index) + (b"\x01" if last else b"\x00")
 
 
+def bytes_view(data: object) -> memoryview | None:
+    """``data`` as a flat view of bytes when ``bytes`` hold it (itself, or a contiguous view of
+    it): such a view may be kept without a copy, since ``bytes`` cannot change. Else None."""
+    if type(data) is bytes:
+        return memoryview(data)
+    if type(data) is memoryview and type(data.obj) is bytes and data.contiguous:
+        return data.cast("B")
+    return None
+
+
 def rechunk(chunks: Iterable[bytes | memoryview], size: int) -> Iterator[bytes | memoryview]:
     """Yield pieces of exactly ``size`` bytes (the last may be shorter, possibly empty).
 
@@ -49,11 +59,8 @@ def rechunk(chunks: Iterable[bytes | memoryview], size: int) -> Iterator[bytes |
     """
     carry = b""
     for piece in chunks:
-        if type(piece) is bytes or (
-            type(piece) is memoryview and type(piece.obj) is bytes and piece.contiguous
-        ):
-            view = memoryview(piece).cast("B")
-        else:
+        view = bytes_view(piece)
+        if view is None:
             view = memoryview(bytes(piece))
         start = 0
         if carry:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..audit.operations import record_event
 from ..claimants.models import Claim, Claimant
 from ..crypto.models import DataKey
+from ..crypto.stream import bytes_view
 from ..extensions import db
 from ..jobs.models import Job, JobStatus
 from ..jobs.operations import CONTINUES, dispatch, enqueue, finish_job, handler
@@ -275,14 +276,14 @@ class _Handoff(io.RawIOBase):
         return True
 
     def write(self, data: Any) -> int:
-        view = memoryview(data)
-        size = view.nbytes
-        if size >= self.LARGE and type(view.obj) is bytes and view.contiguous:
+        held = bytes_view(data)
+        size = memoryview(data).nbytes if held is None else held.nbytes
+        if held is not None and size >= self.LARGE:
             self._gather()  # what came before it, in order
-            self._batch.append(view.cast("B"))
+            self._batch.append(held)
             self._size += size
         else:
-            self._small += view
+            self._small += data
             if len(self._small) >= self.LARGE:
                 self._gather()
         if self._size >= self.BATCH:
